@@ -1,0 +1,54 @@
+import { HypervisorError, type HypervisorErrorKind } from "../hv/hypervisor.ts";
+
+// Domain errors. Each kind maps to exactly one HTTP status + code in src/plugin/errors.ts; nothing else
+// decides statuses. The `code` override exists where the reference API uses a more specific wire code
+// (e.g. `invalid_snapshot_compression` is a 400 like any invalid request).
+
+export type DomainErrorKind =
+  | "invalid_request" // 400
+  | "not_found" // 404
+  | "invalid_state" // 409: wrong state for the operation
+  | "conflict" // 409: name/id taken, snapshot still referenced
+  | "insufficient_resources" // 409
+  | "not_supported" // 501
+  | "internal"; // 500
+
+export class DomainError extends Error {
+  override readonly name = "DomainError";
+  constructor(
+    readonly kind: DomainErrorKind,
+    message: string,
+    /** Wire code when it differs from the kind's default (`invalid_snapshot_policy`, `name_conflict`…). */
+    readonly code?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export const invalidRequest = (message: string, code?: string) => new DomainError("invalid_request", message, code);
+export const notFound = (message: string) => new DomainError("not_found", message);
+export const invalidState = (message: string, code?: string) => new DomainError("invalid_state", message, code);
+export const conflict = (message: string, code?: string) => new DomainError("conflict", message, code);
+export const notSupported = (message: string) => new DomainError("not_supported", message);
+export const internal = (message: string, cause?: unknown) => new DomainError("internal", message, undefined, { cause });
+
+const HYPERVISOR_ERROR_KINDS: Record<HypervisorErrorKind, DomainErrorKind> = {
+  not_supported: "not_supported",
+  incompatible: "invalid_state",
+  failed: "internal",
+  timeout: "internal",
+  gone: "invalid_state",
+};
+
+/** Prefixes an error's message with the step that failed, keeping its kind (style: "a rethrown error names the step"). */
+export function inStep(step: string, err: unknown): DomainError {
+  if (err instanceof DomainError) {
+    return new DomainError(err.kind, `${step}: ${err.message}`, err.code, { cause: err });
+  }
+  if (err instanceof HypervisorError) {
+    return new DomainError(HYPERVISOR_ERROR_KINDS[err.kind], `${step}: ${err.message}`, undefined, { cause: err });
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return new DomainError("internal", `${step}: ${message}`, undefined, { cause: err });
+}

@@ -1,0 +1,34 @@
+// What happens when the service starts and stops, in order.
+import type { CoreContext } from "./context.ts";
+import { enterStandby } from "./standby.ts";
+import { ensureDefaultImage } from "./images.ts";
+import { reconcileAtStartup } from "./startup-reconcile.ts";
+
+export async function startCore(ctx: CoreContext): Promise<void> {
+  ctx.paths.ensure();
+  await reconcileAtStartup(ctx);
+  await ensureDefaultImage(ctx);
+  await ctx.compression.resumeAfterRestart();
+}
+
+/**
+ * Nothing is left running and nothing is lost: pending compression is cancelled (raw memory kept, re-queued at
+ * the next start) and every live VM is put into Standby, so the next start can restore it.
+ */
+export async function stopCore(ctx: CoreContext): Promise<void> {
+  await ctx.compression.stopAll();
+  await Promise.all(
+    ctx.vms.ids().map((id) =>
+      ctx.locks.run(id, async () => {
+        if (!ctx.vms.get(id)) return;
+        try {
+          await enterStandby(ctx, id);
+        } catch (err) {
+          ctx.logger.error("standby at shutdown failed; killing the VMM", { instance: id, error: String(err) });
+          await ctx.vms.release(id)?.kill();
+          ctx.instances.update(id, { pid: null, stoppedAt: ctx.clock() });
+        }
+      }),
+    ),
+  );
+}

@@ -1,0 +1,133 @@
+// The one interface every VMM driver implements. Core talks to hypervisors only through this file's types;
+// drivers live in sibling folders (qemu/, cloud-hypervisor/, firecracker/) and are registered in registry.ts.
+
+export const HYPERVISOR_TYPES = ["cloud-hypervisor", "firecracker", "qemu", "qemu-microvm", "vz"] as const;
+export type HypervisorType = (typeof HYPERVISOR_TYPES)[number];
+
+export interface Capabilities {
+  /** Can write a memory + device-state snapshot of a paused VM. */
+  snapshot: boolean;
+  /** Snapshot + pause: the VM can be put into Standby and restored. */
+  standby: boolean;
+  /** A snapshot can be restored under a new identity (new dir, new sockets). */
+  fork: boolean;
+  pause: boolean;
+  hotplugMemory: boolean;
+}
+
+/** A disk attached to the VM. `path` is relative to the guest dir unless absolute (shared, read-only bases). */
+export interface DiskConfig {
+  path: string;
+  format: "raw" | "qcow2";
+  readonly: boolean;
+}
+
+/**
+ * Everything needed to start a VM, independent of where its guest dir lives. It is saved with every standby
+ * payload so a restore (or a fork in another dir) rebuilds exactly the same virtual hardware.
+ */
+export interface VmConfig {
+  vcpus: number;
+  memoryBytes: number;
+  /** Absolute paths into a registered image dir. */
+  kernel: string;
+  initrd?: string;
+  cmdline: string;
+  disks: DiskConfig[];
+  /** Whether a guest-agent channel is wired (agent socket under the guest dir). */
+  guestAgent: boolean;
+  /** Driver-specific knobs (e.g. QEMU accel/machine); drivers validate their own. */
+  extra?: Record<string, unknown>;
+}
+
+/** Files a driver keeps under a guest dir; every path is relative to that dir. */
+export interface GuestLayout {
+  /** Control socket (QMP, CH/FC API); its presence is what "a VMM exists" means. */
+  controlSocket: string;
+  /** Guest-agent channel (a Unix socket), when the driver provides one. */
+  agentSocket?: string;
+  serialLog: string;
+}
+
+/** Written next to the snapshot files by `snapshot()` and read back by `restore()`. */
+export interface SavedVm {
+  hypervisor: HypervisorType;
+  /** VMM version that wrote the snapshot (restores across incompatible versions are refused). */
+  version: string;
+  config: VmConfig;
+  /** Driver-specific detail (QEMU: machine type and argv). */
+  detail?: Record<string, unknown>;
+}
+
+export type VmState = "created" | "running" | "paused" | "shutdown";
+
+export interface RunningVm {
+  readonly pid: number;
+  /** Resolves when the VMM process is gone, with its exit code (null when killed by a signal or unknown). */
+  readonly exited: Promise<number | null>;
+  state(): Promise<VmState>;
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+  /** Writes memory, device state and the SavedVm record into `dir` (pre-created, empty). VM must be paused. */
+  snapshot(dir: string): Promise<void>;
+  /** Asks the guest to power off, waits up to `timeoutMs`, then kills the VMM. Never leaves a process behind. */
+  shutdown(timeoutMs: number): Promise<void>;
+  /** Ends the VMM process at once. */
+  kill(): Promise<void>;
+}
+
+export interface StartRequest {
+  /** Guest dir: sockets, logs and per-instance disks live here. */
+  dir: string;
+  config: VmConfig;
+}
+
+export interface Hypervisor {
+  readonly type: HypervisorType;
+  readonly capabilities: Capabilities;
+  /** Name of the raw memory file inside a snapshot dir (`memory`, `memory-ranges`): fan-out hard-links it and
+   * compression compresses it. */
+  readonly memoryFile: string;
+  layout(): GuestLayout;
+  /** Version of the VMM binary this driver runs. */
+  version(): Promise<string>;
+  /** Cold boot. */
+  start(req: StartRequest): Promise<RunningVm>;
+  /**
+   * Starts a fresh VMM from the snapshot in `snapshotDir` (inside `req.dir`) and resumes it. The memory file is
+   * only ever read: it may be hard-linked into other guests.
+   */
+  restore(req: StartRequest & { snapshotDir: string }): Promise<RunningVm>;
+  /** Reads the SavedVm record of a snapshot dir and throws HypervisorError("incompatible") if this VMM cannot
+   * restore it. */
+  checkRestorable(snapshotDir: string): Promise<SavedVm>;
+  /**
+   * Makes a copied snapshot dir usable from a new guest dir (paths inside saved configs). A no-op for drivers
+   * whose saved state holds no paths.
+   */
+  prepareFork(snapshotDir: string, fromDir: string, toDir: string): Promise<void>;
+  /** Re-attaches to a VMM left running by an earlier server process; null when it is gone. */
+  attach(dir: string, pid: number): Promise<RunningVm | null>;
+}
+
+export type HypervisorErrorKind =
+  | "not_supported" // the driver or VMM cannot do this
+  | "incompatible" // snapshot written by a VMM this one cannot restore
+  | "failed" // the VMM reported an error
+  | "timeout" // the VMM did not answer in time
+  | "gone"; // the VMM process is not there
+
+/** The one error type drivers throw; core maps its kind to a domain error. */
+export class HypervisorError extends Error {
+  override readonly name = "HypervisorError";
+  constructor(
+    readonly kind: HypervisorErrorKind,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The drivers a host offers, by type; a type missing here is "not supported on this host". */
+export type Hypervisors = Partial<Record<HypervisorType, Hypervisor>>;

@@ -1,0 +1,149 @@
+// The one module that reads configuration: defaults < config file (JSON or YAML) < environment < options.
+// Environment: SNAPVISOR__<PATH> with `__` between levels and snake_case names (SNAPVISOR__COMPRESSION_DEFAULT__LEVEL=3),
+// plus the shortcuts SNAPVISOR_DATA_DIR, SNAPVISOR_LISTEN, SNAPVISOR_TOKEN, SNAPVISOR_CONFIG and SNAPVISOR_GUEST_DIR.
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { z } from "zod";
+import { normalizeCompression, type CompressionConfig } from "../core/compression-policy.ts";
+import { DEFAULT_CORE_CONFIG } from "../core/context.ts";
+
+export const DEFAULT_DATA_DIR = "./data";
+/** Where scripts/build-guest puts the default guest image, relative to the working directory. */
+export const DEFAULT_GUEST_DIR = ".cache/guest";
+export const DEFAULT_SCHEDULER_TICK_SECONDS = 60;
+
+const CompressionDefault = z
+  .object({ enabled: z.boolean().default(false), algorithm: z.string().default("zstd"), level: z.number().int().optional() })
+  .default({ enabled: false, algorithm: "zstd" });
+
+export const ConfigSchema = z.object({
+  dataDir: z.string().default(DEFAULT_DATA_DIR),
+  /** `unix:<path>` (default `<dataDir>/snapvisor.sock`) or `<host>:<port>` for TCP (bearer token required). */
+  listen: z.string().optional(),
+  /** Bearer token for TCP; generated into `<dataDir>/auth-token` when absent. */
+  authToken: z.string().min(16).optional(),
+  logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  guestImageDir: z.string().default(DEFAULT_GUEST_DIR),
+  hypervisors: z
+    .object({
+      qemu: z
+        .object({
+          binary: z.string().default("qemu-system-x86_64"),
+          accel: z.enum(["auto", "kvm", "tcg"]).default("auto"),
+          machine: z.string().default("pc-q35-7.2"),
+        })
+        .default({ binary: "qemu-system-x86_64", accel: "auto", machine: "pc-q35-7.2" }),
+      cloudHypervisor: z.object({ binary: z.string().default("cloud-hypervisor") }).default({ binary: "cloud-hypervisor" }),
+      firecracker: z.object({ binary: z.string().default("firecracker") }).default({ binary: "firecracker" }),
+    })
+    .default({
+      qemu: { binary: "qemu-system-x86_64", accel: "auto", machine: "pc-q35-7.2" },
+      cloudHypervisor: { binary: "cloud-hypervisor" },
+      firecracker: { binary: "firecracker" },
+    }),
+  /** Server default for snapshot compression (reference `snapshot.compression_default`); disabled = absent. */
+  compressionDefault: CompressionDefault,
+  scheduler: z
+    .object({ enabled: z.boolean().default(true), tickSeconds: z.number().positive().default(DEFAULT_SCHEDULER_TICK_SECONDS) })
+    .default({ enabled: true, tickSeconds: DEFAULT_SCHEDULER_TICK_SECONDS }),
+  timeouts: z
+    .object({
+      stopMs: z.number().int().positive().default(DEFAULT_CORE_CONFIG.stopTimeoutMs),
+      agentReadyMs: z.number().int().positive().default(DEFAULT_CORE_CONFIG.agentReadyTimeoutMs),
+      execMs: z.number().int().positive().default(DEFAULT_CORE_CONFIG.execTimeoutMs),
+    })
+    .default({
+      stopMs: DEFAULT_CORE_CONFIG.stopTimeoutMs,
+      agentReadyMs: DEFAULT_CORE_CONFIG.agentReadyTimeoutMs,
+      execMs: DEFAULT_CORE_CONFIG.execTimeoutMs,
+    }),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;
+
+type Tree = Record<string, unknown>;
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+/** Reads and validates the configuration; `options` (from code or the CLI) win over everything else. */
+export function loadConfig(options: ConfigInput & { configFile?: string } = {}, env: Record<string, string | undefined> = process.env): Config {
+  const { configFile = env.SNAPVISOR_CONFIG, ...fromOptions } = options;
+  const merged = deepMerge(deepMerge(configFile ? readConfigFile(configFile) : {}, fromEnv(env)), fromOptions as Tree);
+  const parsed = ConfigSchema.safeParse(merged);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(`config ${issue.path.join(".")}: ${issue.message}`);
+  }
+  const config = parsed.data;
+  config.dataDir = resolve(config.dataDir);
+  config.guestImageDir = resolve(config.guestImageDir);
+  serverCompressionDefault(config); // validated at start-up, not on the first standby
+  return config;
+}
+
+/** The server default as core wants it: absent unless enabled (reference §7.1). */
+export function serverCompressionDefault(config: Config): CompressionConfig | undefined {
+  const d = config.compressionDefault;
+  if (!d.enabled) return undefined;
+  try {
+    return normalizeCompression(d);
+  } catch (err) {
+    throw new ConfigError(`config compressionDefault: ${err instanceof Error ? err.message : err}`);
+  }
+}
+
+function readConfigFile(path: string): Tree {
+  if (!existsSync(path)) throw new ConfigError(`config file ${path} does not exist`);
+  const text = readFileSync(path, "utf8");
+  try {
+    return (path.endsWith(".json") ? JSON.parse(text) : Bun.YAML.parse(text)) as Tree;
+  } catch (err) {
+    throw new ConfigError(`config file ${path}: ${err instanceof Error ? err.message : err}`);
+  }
+}
+
+const SHORTCUTS: Record<string, string[]> = {
+  SNAPVISOR_DATA_DIR: ["dataDir"],
+  SNAPVISOR_LISTEN: ["listen"],
+  SNAPVISOR_TOKEN: ["authToken"],
+  SNAPVISOR_GUEST_DIR: ["guestImageDir"],
+};
+
+function fromEnv(env: Record<string, string | undefined>): Tree {
+  const tree: Tree = {};
+  for (const [name, raw] of Object.entries(env)) {
+    if (raw === undefined) continue;
+    const path = SHORTCUTS[name] ?? (name.startsWith("SNAPVISOR__") ? name.slice(11).split("__").map(camel) : undefined);
+    if (path) setPath(tree, path, envValue(raw));
+  }
+  return tree;
+}
+
+const camel = (s: string) => s.toLowerCase().replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+
+function envValue(raw: string): unknown {
+  if (raw === "true" || raw === "false") return raw === "true";
+  if (/^-?\d+(\.\d+)?$/.test(raw)) return Number(raw);
+  return raw;
+}
+
+function setPath(tree: Tree, path: string[], value: unknown): void {
+  let node = tree;
+  for (const key of path.slice(0, -1)) node = (node[key] ??= {}) as Tree;
+  node[path.at(-1)!] = value;
+}
+
+function deepMerge(base: Tree, over: Tree): Tree {
+  const out: Tree = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    if (v === undefined) continue;
+    const b = out[k];
+    out[k] = isTree(b) && isTree(v) ? deepMerge(b, v) : v;
+  }
+  return out;
+}
+
+const isTree = (v: unknown): v is Tree => typeof v === "object" && v !== null && !Array.isArray(v);

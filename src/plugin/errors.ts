@@ -1,0 +1,50 @@
+// The only place domain errors become HTTP: `{ code, message }` with the reference's status codes (§9).
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { DomainError, type DomainErrorKind } from "../core/errors.ts";
+import type { Logger } from "../core/logger.ts";
+
+const STATUS: Record<DomainErrorKind, ContentfulStatusCode> = {
+  invalid_request: 400,
+  not_found: 404,
+  invalid_state: 409,
+  conflict: 409,
+  insufficient_resources: 409,
+  not_supported: 501,
+  internal: 500,
+};
+
+const DEFAULT_CODE: Record<DomainErrorKind, string> = {
+  invalid_request: "invalid_request",
+  not_found: "not_found",
+  invalid_state: "invalid_state",
+  conflict: "conflict",
+  insufficient_resources: "insufficient_resources",
+  not_supported: "not_supported",
+  internal: "internal_error",
+};
+
+export interface ErrorBody {
+  code: string;
+  message: string;
+}
+
+export function errorResponse(c: Context, status: ContentfulStatusCode, code: string, message: string): Response {
+  return c.json({ code, message } satisfies ErrorBody, status);
+}
+
+/** Hono's onError: every thrown error ends here. */
+export function handleError(logger: Logger) {
+  return (err: Error, c: Context): Response => {
+    if (err instanceof DomainError) {
+      if (err.kind === "internal") logger.error("request failed", { path: c.req.path, error: err.message, cause: String(err.cause ?? "") });
+      return errorResponse(c, STATUS[err.kind], err.code ?? DEFAULT_CODE[err.kind], err.message);
+    }
+    if (err instanceof HTTPException) {
+      return errorResponse(c, err.status as ContentfulStatusCode, err.status === 401 ? "unauthorized" : "invalid_request", err.message);
+    }
+    logger.error("unhandled error", { path: c.req.path, error: err.stack ?? String(err) });
+    return errorResponse(c, 500, "internal_error", err.message || "internal error");
+  };
+}

@@ -1,0 +1,48 @@
+// Shapes shared by several resources. Field names and enums follow the reference API (snake_case).
+import { z } from "@hono/zod-openapi";
+import { HYPERVISOR_TYPES } from "../../hv/hypervisor.ts";
+import { validateTags } from "../../core/tags.ts";
+
+export const ErrorSchema = z
+  .object({ code: z.string().openapi({ example: "not_found" }), message: z.string() })
+  .openapi("Error");
+
+export const NAME_PATTERN = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+
+/** Instance, snapshot and image names. */
+export const NameSchema = z
+  .string()
+  .max(63, "must be at most 63 characters")
+  .regex(NAME_PATTERN, "must be lowercase letters, digits and dashes, starting and ending with a letter or digit");
+
+export const TagsSchema = z
+  .record(z.string(), z.string())
+  .superRefine((tags, ctx) => {
+    try {
+      validateTags(tags);
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: err instanceof Error ? err.message : String(err) });
+    }
+  })
+  .openapi("Tags", { example: { env: "test" } });
+
+export const HypervisorSchema = z.enum(HYPERVISOR_TYPES).openapi("Hypervisor");
+
+/** Go duration string on the wire (`90s`, `1h30m`); parsed by the handler so errors get the reference's codes. */
+export const GoDurationSchema = z.string().openapi({ example: "1h30m0s" });
+
+export const CompressionConfigSchema = z
+  .object({
+    enabled: z.boolean(),
+    algorithm: z.string().optional().openapi({ example: "zstd", description: "zstd or lz4 (case-insensitive)" }),
+    level: z.number().int().optional().openapi({ description: "zstd 1-19 (default 1), lz4 0-9 (default 0)" }),
+  })
+  .openapi("SnapshotCompressionConfig");
+
+export const IdParamSchema = z.object({ id: z.string().openapi({ param: { name: "id", in: "path" } }) });
+
+/** `limit` + `cursor` paging; absent = everything. */
+export const PageQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(10_000).optional(),
+  cursor: z.string().optional().openapi({ description: "next_cursor header value of the previous page" }),
+});

@@ -1,0 +1,80 @@
+// Instance requests and responses (reference §3, product.md §3).
+import { z } from "@hono/zod-openapi";
+import { INSTANCE_STATES } from "../../core/state-machine.ts";
+import { CompressionConfigSchema, GoDurationSchema, HypervisorSchema, NameSchema, TagsSchema } from "./common.ts";
+
+export const SnapshotPolicySchema = z
+  .object({
+    compression: CompressionConfigSchema.optional(),
+    standby_compression_delay: GoDurationSchema.optional(),
+  })
+  .openapi("SnapshotPolicy");
+
+export const CreateInstanceSchema = z
+  .object({
+    name: NameSchema,
+    image: z.string().default("default"),
+    size: z.string().default("512MB").openapi({ description: "guest memory, e.g. 512MB, 1GB" }),
+    overlay_size: z.string().default("1GB").openapi({ description: "writable disk size, e.g. 1GB" }),
+    vcpus: z.number().int().default(1),
+    hypervisor: HypervisorSchema.default("qemu"),
+    env: z.record(z.string(), z.string()).default({}),
+    volumes: z.array(z.unknown()).default([]),
+    tags: TagsSchema.default({}),
+    snapshot_policy: SnapshotPolicySchema.optional(),
+    skip_guest_agent: z.boolean().default(false),
+  })
+  .openapi("CreateInstanceRequest");
+
+export const InstanceSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    image: z.string(),
+    state: z.enum(INSTANCE_STATES),
+    state_error: z.string().nullable(),
+    size: z.string(),
+    overlay_size: z.string(),
+    vcpus: z.number().int(),
+    env: z.record(z.string(), z.string()),
+    volumes: z.array(z.unknown()),
+    created_at: z.string().datetime(),
+    started_at: z.string().datetime().nullable(),
+    stopped_at: z.string().datetime().nullable(),
+    has_snapshot: z.boolean(),
+    hypervisor: HypervisorSchema,
+    tags: z.record(z.string(), z.string()),
+    snapshot_policy: SnapshotPolicySchema.nullable(),
+    fork_of_snapshot: z.string().nullable(),
+  })
+  .openapi("Instance");
+
+export const StandbySchema = z
+  .object({
+    compression: CompressionConfigSchema.optional(),
+    compression_delay: GoDurationSchema.optional(),
+  })
+  .openapi("StandbyInstanceRequest");
+
+export const ForkInstanceSchema = z
+  .object({
+    name: NameSchema,
+    from_running: z.boolean().default(false),
+    target_state: z.enum(["Stopped", "Standby", "Running"], { error: "target_state must be one of Stopped, Standby, Running" }).optional(),
+  })
+  .openapi("ForkInstanceRequest");
+
+export const ExecSchema = z
+  .object({
+    command: z.union([z.string().min(1), z.array(z.string()).min(1)]).openapi({ example: ["echo", "hello"] }),
+    timeout_ms: z.number().int().min(1).max(3_600_000).optional(),
+  })
+  .openapi("ExecRequest");
+
+export const ExecResultSchema = z
+  .object({ exit_code: z.number().int(), stdout: z.string(), stderr: z.string() })
+  .openapi("ExecResult");
+
+export const LogsQuerySchema = z.object({
+  lines: z.coerce.number().int().min(1).max(100_000).default(100),
+});

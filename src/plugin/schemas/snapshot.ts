@@ -1,0 +1,49 @@
+// Snapshot requests and responses (reference §2.2, §3.1–3.6).
+import { z } from "@hono/zod-openapi";
+import { COMPRESSION_STATES, SNAPSHOT_KINDS } from "../../core/snapshot-view.ts";
+import { CompressionConfigSchema, HypervisorSchema, NameSchema, TagsSchema } from "./common.ts";
+
+const TargetStateSchema = z.enum(["Stopped", "Standby", "Running"], {
+  error: (issue) => `invalid target_state ${JSON.stringify(issue.input)}`,
+});
+
+export const SnapshotSchema = z
+  .object({
+    id: z.string(),
+    name: z.string().nullable(),
+    kind: z.enum(SNAPSHOT_KINDS),
+    tags: z.record(z.string(), z.string()),
+    source_instance_id: z.string(),
+    source_instance_name: z.string(),
+    source_hypervisor: HypervisorSchema,
+    created_at: z.string().datetime(),
+    size_bytes: z.number().int().openapi({ description: "apparent size of all payload files" }),
+    compression_state: z.enum(COMPRESSION_STATES),
+    compression_error: z.string().nullable(),
+    compression: CompressionConfigSchema.nullable(),
+    compressed_size_bytes: z.number().int().nullable(),
+    uncompressed_size_bytes: z.number().int().nullable(),
+    ref_count: z.number().int().openapi({ description: "instances forked directly from this snapshot" }),
+  })
+  .openapi("Snapshot");
+
+export const CreateSnapshotSchema = z
+  .object({
+    kind: z.enum(SNAPSHOT_KINDS, { error: "kind must be one of Standby, Stopped" }),
+    name: NameSchema.optional(),
+    tags: TagsSchema.default({}),
+    compression: CompressionConfigSchema.optional(),
+  })
+  .openapi("CreateSnapshotRequest");
+
+export const RestoreSnapshotSchema = z
+  .object({ target_state: TargetStateSchema.optional(), target_hypervisor: HypervisorSchema.optional() })
+  .openapi("RestoreSnapshotRequest");
+
+export const ForkSnapshotSchema = z
+  .object({ name: NameSchema, target_state: TargetStateSchema.optional(), target_hypervisor: HypervisorSchema.optional() })
+  .openapi("ForkSnapshotRequest");
+
+export const SnapshotParamSchema = z.object({
+  snapshotId: z.string().openapi({ param: { name: "snapshotId", in: "path" } }),
+});

@@ -1,0 +1,40 @@
+// Opens the SQLite index (WAL) and applies the embedded migrations with drizzle's own migrator.
+import { Database } from "bun:sqlite";
+import { createHash } from "node:crypto";
+import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
+import type { MigrationMeta } from "drizzle-orm/migrator";
+import type { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
+import { MIGRATIONS } from "./migrations.gen.ts";
+import * as schema from "./schema.ts";
+
+export type Db = BunSQLiteDatabase<typeof schema> & { $client: Database };
+
+/** How long a writer waits for another connection's lock before SQLITE_BUSY. */
+const BUSY_TIMEOUT_MS = 5_000;
+
+export function openDb(file: string): Db {
+  const client = new Database(file, { create: true, strict: true });
+  client.run("PRAGMA journal_mode = WAL");
+  client.run("PRAGMA synchronous = NORMAL");
+  client.run("PRAGMA foreign_keys = ON");
+  client.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  const db = drizzle({ client, schema });
+  migrate(db);
+  return db;
+}
+
+function migrate(db: Db): void {
+  // Same shape and hash as drizzle's readMigrationFiles, so a database migrated either way agrees.
+  const migrations: MigrationMeta[] = MIGRATIONS.map((m) => ({
+    sql: m.sql.split("--> statement-breakpoint"),
+    bps: m.breakpoints,
+    folderMillis: m.when,
+    hash: createHash("sha256").update(m.sql).digest("hex"),
+  }));
+  // dialect and session are drizzle internals (what its own bun-sqlite migrator calls).
+  const { dialect, session } = db as unknown as {
+    dialect: SQLiteSyncDialect;
+    session: Parameters<SQLiteSyncDialect["migrate"]>[1];
+  };
+  dialect.migrate(migrations, session, { migrationsFolder: "(embedded)" });
+}

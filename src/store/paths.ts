@@ -1,0 +1,98 @@
+// The only module that knows the data-dir layout and the only one that lets an id become a path.
+//
+// <data>/
+//   snapvisor.db                       SQLite (WAL): images, instances, snapshots, schedules, jobs, forks
+//   auth-token                         bearer token for TCP listeners (created on first TCP start)
+//   snapvisor.sock                     default API socket
+//   images/<image>/                    kernel, initrd, optional rootfs disk
+//   guests/<instanceId>/               disk overlay, vm.json, logs/serial.log, control + agent sockets,
+//     standby/                         memory + device state + saved VM config while in Standby
+//   snapshots/<snapshotId>/guest/      payload: copy of the guest dir at capture time
+//   tmp/<uuid>/                        staging for atomic creation (same filesystem as everything above)
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+/** Ids: 24-char lowercase alphanumerics starting with a letter (cuid2); also accepts shorter test ids. */
+const ID_PATTERN = /^[a-z][a-z0-9]{0,62}$/;
+/** Image names share the instance-name pattern. */
+const NAME_PATTERN = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+
+/** Unix sockets paths are limited to 107 bytes + NUL (sun_path). */
+export const MAX_SOCKET_PATH = 107;
+
+/** True when `value` can be a single path component naming a stored object. Anything else is "not found". */
+export function isSafeId(value: string): boolean {
+  return ID_PATTERN.test(value);
+}
+
+export function isSafeName(value: string): boolean {
+  return value.length <= 63 && NAME_PATTERN.test(value);
+}
+
+export class DataPaths {
+  constructor(readonly root: string) {}
+
+  /** Creates the top-level dirs (0700: guests' memory and disks are private to the service user). */
+  ensure(): void {
+    for (const dir of [this.root, this.imagesDir, this.guestsDir, this.snapshotsDir, this.tmpDir]) {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+    }
+  }
+
+  get db(): string {
+    return join(this.root, "snapvisor.db");
+  }
+  get socket(): string {
+    return join(this.root, "snapvisor.sock");
+  }
+  get authToken(): string {
+    return join(this.root, "auth-token");
+  }
+  get imagesDir(): string {
+    return join(this.root, "images");
+  }
+  get guestsDir(): string {
+    return join(this.root, "guests");
+  }
+  get snapshotsDir(): string {
+    return join(this.root, "snapshots");
+  }
+  get tmpDir(): string {
+    return join(this.root, "tmp");
+  }
+
+  image(name: string): string {
+    return join(this.imagesDir, checked(name, isSafeName, "image name"));
+  }
+  guest(id: string): string {
+    return join(this.guestsDir, checked(id, isSafeId, "instance id"));
+  }
+  snapshot(id: string): string {
+    return join(this.snapshotsDir, checked(id, isSafeId, "snapshot id"));
+  }
+  /** The payload dir of a snapshot: a copy of the guest dir at capture time. */
+  snapshotGuest(id: string): string {
+    return join(this.snapshot(id), "guest");
+  }
+  staging(token: string): string {
+    return join(this.tmpDir, checked(token, (t) => /^[a-z0-9-]{1,64}$/.test(t), "staging token"));
+  }
+}
+
+/** Inside a guest dir (or a snapshot payload, which is a copy of one). */
+export const GUEST_FILES = {
+  /** Instance VM config (JSON), written when the instance is created or its dir replaced. */
+  vmConfig: "vm.json",
+  /** Standby payload written by the hypervisor: memory, device state, saved VM record. */
+  standbyDir: "standby",
+  logsDir: "logs",
+} as const;
+
+export class UnsafePathError extends Error {
+  override readonly name = "UnsafePathError";
+}
+
+function checked(value: string, ok: (v: string) => boolean, what: string): string {
+  if (!ok(value)) throw new UnsafePathError(`invalid ${what}: ${JSON.stringify(value)}`);
+  return value;
+}

@@ -1,0 +1,131 @@
+// The only declaration of tables. Row types derive from it ($inferSelect / $inferInsert).
+// The database is the index; payload files live in the data dir (paths.ts). Timestamps are epoch ms.
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+const createdAt = () => integer("created_at", { mode: "timestamp_ms" }).notNull();
+
+export const images = sqliteTable("images", {
+  name: text("name").primaryKey(),
+  /** Absolute paths; the files of the default image live under <data>/images/<name>/. */
+  kernel: text("kernel").notNull(),
+  initrd: text("initrd"),
+  rootfs: text("rootfs"),
+  cmdline: text("cmdline").notNull(),
+  createdAt: createdAt(),
+});
+
+/** Lifecycle of a stored row: `ready` rows are visible; `deleting` rows are half-removed (reconciled at start-up);
+ * `error` rows lost their payload. */
+export const ROW_STATES = ["ready", "deleting", "error"] as const;
+
+export const instances = sqliteTable(
+  "instances",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    image: text("image").notNull(),
+    hypervisor: text("hypervisor").notNull(),
+    /** VMM version of the last start/restore (what a standby payload was written by). */
+    hypervisorVersion: text("hypervisor_version"),
+    vcpus: integer("vcpus").notNull(),
+    memoryBytes: integer("memory_bytes").notNull(),
+    overlayBytes: integer("overlay_bytes").notNull(),
+    env: text("env", { mode: "json" }).$type<Record<string, string>>().notNull(),
+    tags: text("tags", { mode: "json" }).$type<Record<string, string>>().notNull(),
+    /** Normalised snapshot policy (compression + standby delay), null when none was given. */
+    snapshotPolicy: text("snapshot_policy", { mode: "json" }).$type<unknown>(),
+    skipGuestAgent: integer("skip_guest_agent", { mode: "boolean" }).notNull(),
+    pid: integer("pid"),
+    rowState: text("row_state", { enum: ROW_STATES }).notNull(),
+    stateError: text("state_error"),
+    createdAt: createdAt(),
+    startedAt: integer("started_at", { mode: "timestamp_ms" }),
+    stoppedAt: integer("stopped_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [uniqueIndex("instances_name").on(t.name), index("instances_created").on(t.createdAt, t.id)],
+);
+
+export const SNAPSHOT_KINDS = ["Standby", "Stopped"] as const;
+export const COMPRESSION_STATES = ["none", "compressing", "compressed", "error"] as const;
+
+export const snapshots = sqliteTable(
+  "snapshots",
+  {
+    id: text("id").primaryKey(),
+    name: text("name"),
+    kind: text("kind", { enum: SNAPSHOT_KINDS }).notNull(),
+    tags: text("tags", { mode: "json" }).$type<Record<string, string>>().notNull(),
+    sourceInstanceId: text("source_instance_id").notNull(),
+    sourceInstanceName: text("source_instance_name").notNull(),
+    sourceHypervisor: text("source_hypervisor").notNull(),
+    sourceHypervisorVersion: text("source_hypervisor_version"),
+    /** The source instance's row (minus runtime fields) at capture time: what restore and fork rebuild from. */
+    storedMetadata: text("stored_metadata", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    sizeBytes: integer("size_bytes").notNull(),
+    compressionState: text("compression_state", { enum: COMPRESSION_STATES }).notNull(),
+    compression: text("compression", { mode: "json" }).$type<unknown>(),
+    compressionError: text("compression_error"),
+    compressedSizeBytes: integer("compressed_size_bytes"),
+    uncompressedSizeBytes: integer("uncompressed_size_bytes"),
+    rowState: text("row_state", { enum: ROW_STATES }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index("snapshots_created").on(t.createdAt, t.id),
+    index("snapshots_source").on(t.sourceInstanceId),
+    // Names are unique per source instance; SQLite treats NULL names as distinct.
+    uniqueIndex("snapshots_source_name").on(t.sourceInstanceId, t.name),
+  ],
+);
+
+/** Which snapshot an instance was forked from. ref_count of a snapshot = its rows here. */
+export const forks = sqliteTable(
+  "forks",
+  {
+    instanceId: text("instance_id").primaryKey(),
+    snapshotId: text("snapshot_id").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index("forks_snapshot").on(t.snapshotId)],
+);
+
+export const schedules = sqliteTable("schedules", {
+  instanceId: text("instance_id").primaryKey(),
+  intervalMs: integer("interval_ms").notNull(),
+  namePrefix: text("name_prefix"),
+  metadata: text("metadata", { mode: "json" }).$type<Record<string, string>>().notNull(),
+  maxCount: integer("max_count").notNull(),
+  maxAgeMs: integer("max_age_ms").notNull(),
+  nextRunAt: integer("next_run_at", { mode: "timestamp_ms" }).notNull(),
+  lastRunAt: integer("last_run_at", { mode: "timestamp_ms" }),
+  lastSnapshotId: text("last_snapshot_id"),
+  lastError: text("last_error"),
+  createdAt: createdAt(),
+  updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
+});
+
+export const JOB_STATES = ["pending", "running", "compressed", "canceled", "skipped", "error"] as const;
+
+/** Compression jobs, keyed `instance:<id>` or `snapshot:<id>`; at most one per key. */
+export const jobs = sqliteTable("jobs", {
+  key: text("key").primaryKey(),
+  state: text("state", { enum: JOB_STATES }).notNull(),
+  /** Normalised compression config the job runs with. */
+  policy: text("policy", { mode: "json" }).$type<unknown>().notNull(),
+  /** Absolute path of the directory holding the raw memory file. */
+  dir: text("dir").notNull(),
+  hypervisor: text("hypervisor").notNull(),
+  notBefore: integer("not_before", { mode: "timestamp_ms" }).notNull(),
+  bytesDone: integer("bytes_done").notNull(),
+  bytesTotal: integer("bytes_total").notNull(),
+  error: text("error"),
+  createdAt: createdAt(),
+  updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
+});
+
+export type ImageRow = typeof images.$inferSelect;
+export type InstanceRow = typeof instances.$inferSelect;
+export type SnapshotRow = typeof snapshots.$inferSelect;
+export type ForkRow = typeof forks.$inferSelect;
+export type ScheduleRow = typeof schedules.$inferSelect;
+export type JobRow = typeof jobs.$inferSelect;
