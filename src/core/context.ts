@@ -6,11 +6,13 @@ import { ImagesRepo } from "../store/images-repo.ts";
 import { InstancesRepo } from "../store/instances-repo.ts";
 import type { DataPaths } from "../store/paths.ts";
 import { JobsRepo } from "../store/jobs-repo.ts";
+import { SchedulesRepo } from "../store/schedules-repo.ts";
 import { SnapshotsRepo } from "../store/snapshots-repo.ts";
 import { CompressionJobs } from "./compression-jobs.ts";
 import type { CompressionConfig } from "./compression-policy.ts";
 import { hypervisorFor } from "./hypervisor-lookup.ts";
 import { Metrics } from "./metrics.ts";
+import { ScheduleRunner } from "./schedule-runner.ts";
 import { KeyedMutex } from "./locks.ts";
 import type { Logger } from "./logger.ts";
 import { VmRegistry } from "./vm-registry.ts";
@@ -56,11 +58,14 @@ export class CoreContext {
   readonly instances: InstancesRepo;
   readonly snapshots: SnapshotsRepo;
   readonly images: ImagesRepo;
+  readonly schedules: SchedulesRepo;
   /** One lock per instance id; snapshot-only operations lock `snapshot:<id>`. */
   readonly locks = new KeyedMutex();
   readonly vms: VmRegistry;
   readonly metrics = new Metrics();
   readonly compression: CompressionJobs;
+  /** Absent when the config turns the scheduler off. */
+  readonly scheduler: ScheduleRunner | undefined;
 
   constructor(deps: CoreDeps) {
     this.paths = deps.paths;
@@ -72,6 +77,7 @@ export class CoreContext {
     this.instances = new InstancesRepo(deps.db);
     this.snapshots = new SnapshotsRepo(deps.db);
     this.images = new ImagesRepo(deps.db);
+    this.schedules = new SchedulesRepo(deps.db);
     this.vms = new VmRegistry(this.instances, deps.clock, deps.logger);
     this.compression = new CompressionJobs({
       jobs: new JobsRepo(deps.db),
@@ -82,5 +88,6 @@ export class CoreContext {
       logger: deps.logger,
       clock: deps.clock,
     });
+    this.scheduler = deps.config.schedulerTickMs === undefined ? undefined : new ScheduleRunner(this, deps.config.schedulerTickMs);
   }
 }

@@ -9,6 +9,7 @@ export async function startCore(ctx: CoreContext): Promise<void> {
   await reconcileAtStartup(ctx);
   await ensureDefaultImage(ctx);
   await ctx.compression.resumeAfterRestart();
+  ctx.scheduler?.start();
 }
 
 /**
@@ -16,6 +17,7 @@ export async function startCore(ctx: CoreContext): Promise<void> {
  * the next start) and every live VM is put into Standby, so the next start can restore it.
  */
 export async function stopCore(ctx: CoreContext): Promise<void> {
+  ctx.scheduler?.stop();
   await ctx.compression.stopAll();
   await Promise.all(
     ctx.vms.ids().map((id) =>

@@ -7,6 +7,7 @@ import type { Env } from "./env.ts";
 import { errorResponse, handleError } from "./errors.ts";
 import { imageRoutes } from "./routes/images.ts";
 import { instanceRoutes } from "./routes/instances.ts";
+import { scheduleRoutes } from "./routes/schedules.ts";
 import { snapshotRoutes } from "./routes/snapshots.ts";
 import { jsonResponse } from "./routes/route-helpers.ts";
 
@@ -44,6 +45,7 @@ export function buildApp(ctx: CoreContext, opts: AppOptions = {}) {
   instanceRoutes(app, ctx);
   imageRoutes(app, ctx);
   snapshotRoutes(app, ctx);
+  scheduleRoutes(app, ctx);
 
   app.doc31("/openapi.json", { openapi: "3.1.0", info: { title: API_TITLE, version: API_VERSION } });
   app.get("/docs", (c) => c.html(DOCS_PAGE));
