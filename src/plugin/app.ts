@@ -5,6 +5,7 @@ import { authMiddleware } from "./auth.ts";
 import { DOCS_PAGE } from "./docs-page.ts";
 import type { Env } from "./env.ts";
 import { errorResponse, handleError } from "./errors.ts";
+import { metricsRoute, requestMetrics } from "./metrics-route.ts";
 import { imageRoutes } from "./routes/images.ts";
 import { instanceRoutes } from "./routes/instances.ts";
 import { scheduleRoutes } from "./routes/schedules.ts";
@@ -39,6 +40,7 @@ export function buildApp(ctx: CoreContext, opts: AppOptions = {}) {
   });
   app.onError(handleError(ctx.logger));
   app.notFound((c) => errorResponse(c, 404, "not_found", `no route for ${c.req.method} ${c.req.path}`));
+  app.use("*", requestMetrics(ctx.metrics));
   app.use("*", authMiddleware(opts.authToken));
 
   app.openapi(health, (c) => c.json({ status: "ok" as const }, 200));
@@ -49,6 +51,7 @@ export function buildApp(ctx: CoreContext, opts: AppOptions = {}) {
 
   app.doc31("/openapi.json", { openapi: "3.1.0", info: { title: API_TITLE, version: API_VERSION } });
   app.get("/docs", (c) => c.html(DOCS_PAGE));
+  metricsRoute(app, ctx.metrics);
   return app;
 }
 

@@ -1,29 +1,265 @@
-// Command-line entry: `snapvisor serve [--data-dir D] [--listen L] [--config F]`.
+// The command line: `snapvisor serve` runs the server; every other command is a client of a running server
+// (over its Unix socket by default). Tables for people, --json for scripts; the server's error message and a
+// non-zero exit code on failure.
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { SnapvisorApiError, SnapvisorClient } from "../client.ts";
+import { DEFAULT_DATA_DIR } from "../config.ts";
+import { DataPaths } from "../../store/paths.ts";
 import { serve } from "../server.ts";
+import { withProgress } from "./progress.ts";
+import { renderTable } from "./table.ts";
 
-const USAGE = `usage: snapvisor serve [--data-dir DIR] [--listen unix:PATH|HOST:PORT] [--config FILE]`;
+const USAGE = `snapvisor - VM snapshots on KVM hosts
+
+  snapvisor serve [--data-dir DIR] [--listen unix:PATH|HOST:PORT] [--config FILE]
+
+  snapvisor instances ls
+  snapvisor instances get ID
+  snapvisor instances create NAME [--image default] [--size 512MB] [--vcpus 1] [--overlay-size 1GB] [--tag k=v]...
+  snapvisor instances start|stop|restore|rm ID
+  snapvisor instances standby ID [--compression zstd|lz4] [--level N] [--delay 30s]
+  snapvisor instances fork ID NAME [--from-running] [--target-state Running|Standby|Stopped]
+  snapvisor instances exec ID -- COMMAND [ARGS...]
+  snapvisor instances logs ID [--lines 100]
+  snapvisor snapshots ls [--instance ID] [--kind Standby|Stopped]
+  snapvisor snapshots get|rm SNAPSHOT
+  snapvisor snapshots create INSTANCE [--name N] [--kind Standby|Stopped] [--compression zstd|lz4]
+  snapvisor snapshots restore INSTANCE SNAPSHOT [--target-state S]
+  snapvisor snapshots fork SNAPSHOT NAME [--target-state S]
+  snapvisor schedule get|rm INSTANCE
+  snapvisor schedule set INSTANCE --interval 1h [--max-count N] [--max-age 24h] [--prefix P]
+
+Client options: --address unix:PATH|http://HOST:PORT (default: the socket in --data-dir, or SNAPVISOR_ADDRESS),
+  --token T (or SNAPVISOR_TOKEN; read from DATA_DIR/auth-token for TCP), --json`;
+
+const OPTIONS = {
+  "data-dir": { type: "string" },
+  listen: { type: "string" },
+  config: { type: "string" },
+  address: { type: "string" },
+  token: { type: "string" },
+  json: { type: "boolean" },
+  image: { type: "string" },
+  size: { type: "string" },
+  "overlay-size": { type: "string" },
+  vcpus: { type: "string" },
+  tag: { type: "string", multiple: true },
+  compression: { type: "string" },
+  level: { type: "string" },
+  delay: { type: "string" },
+  "from-running": { type: "boolean" },
+  "target-state": { type: "string" },
+  lines: { type: "string" },
+  instance: { type: "string" },
+  kind: { type: "string" },
+  name: { type: "string" },
+  interval: { type: "string" },
+  "max-count": { type: "string" },
+  "max-age": { type: "string" },
+  prefix: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
+
+const INSTANCE_COLUMNS = ["id", "name", "state", "image", "size", "vcpus", "hypervisor", "fork_of_snapshot"];
+const SNAPSHOT_COLUMNS = ["id", "name", "kind", "source_instance_name", "size_bytes", "compression_state", "ref_count", "created_at"];
 
 export async function runCli(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command === "serve") return runServe(rest);
-  console.error(USAGE);
-  return command === undefined || command === "help" || command === "--help" ? 0 : 2;
+  const split = argv.indexOf("--");
+  const { values, positionals } = parseArgs({
+    args: split < 0 ? argv : argv.slice(0, split),
+    options: OPTIONS,
+    allowPositionals: true,
+  });
+  const trailing = split < 0 ? [] : argv.slice(split + 1);
+  const [group, action, ...args] = positionals;
+  if (values.help || group === undefined || group === "help") {
+    console.log(USAGE);
+    return 0;
+  }
+  if (group === "serve") return runServe(values);
+  const client = new SnapvisorClient({ address: address(values), token: token(values) });
+  const out = new Output(values.json ?? false);
+  try {
+    const handler = COMMANDS[`${group} ${action ?? ""}`.trim()];
+    if (!handler) {
+      console.error(`unknown command: ${[group, action].filter(Boolean).join(" ")}\n\n${USAGE}`);
+      return 2;
+    }
+    await handler({ client, args, values, trailing, out });
+    return out.exitCode;
+  } catch (err) {
+    if (err instanceof SnapvisorApiError) {
+      console.error(`error: ${err.message} (${err.code}, HTTP ${err.status})`);
+    } else if (err instanceof UsageError) {
+      console.error(`${err.message}\n\n${USAGE}`);
+      return 2;
+    } else {
+      console.error(`error: ${err instanceof Error ? err.message : err}`);
+    }
+    return 1;
+  }
 }
 
-async function runServe(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { "data-dir": { type: "string" }, listen: { type: "string" }, config: { type: "string" } },
-  });
+class UsageError extends Error {}
+
+class Output {
+  exitCode = 0;
+  constructor(readonly json: boolean) {}
+  rows(rows: Record<string, unknown>[], columns: string[]): void {
+    console.log(this.json ? JSON.stringify(rows, null, 2) : renderTable(rows, columns));
+  }
+  one(row: object, columns: string[]): void {
+    this.rows([row as Record<string, unknown>], columns);
+  }
+  raw(value: unknown): void {
+    console.log(typeof value === "string" && !this.json ? value.replace(/\n$/, "") : JSON.stringify(value, null, 2));
+  }
+}
+
+interface Invocation {
+  client: SnapvisorClient;
+  args: string[];
+  values: Values;
+  trailing: string[];
+  out: Output;
+}
+
+function arg(args: string[], i: number, what: string): string {
+  const v = args[i];
+  if (v === undefined) throw new UsageError(`missing ${what}`);
+  return v;
+}
+
+const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+const tags = (list: string[] | undefined) =>
+  Object.fromEntries((list ?? []).map((t) => [t.slice(0, t.indexOf("=")), t.slice(t.indexOf("=") + 1)] as const));
+const compressionOf = (v: Values) =>
+  v.compression ? { enabled: true, algorithm: v.compression, ...(v.level ? { level: Number(v.level) } : {}) } : undefined;
+
+const COMMANDS: Record<string, (i: Invocation) => Promise<void>> = {
+  "instances ls": async ({ client, out }) => out.rows(await client.listInstances(), INSTANCE_COLUMNS),
+  "instances get": async ({ client, args, out }) => out.raw(await client.getInstance(arg(args, 0, "instance id"))),
+  "instances create": async ({ client, args, values: v, out }) =>
+    out.one(
+      await client.createInstance({
+        name: arg(args, 0, "name"),
+        ...(v.image ? { image: v.image } : {}),
+        ...(v.size ? { size: v.size } : {}),
+        ...(v["overlay-size"] ? { overlay_size: v["overlay-size"] } : {}),
+        ...(v.vcpus ? { vcpus: Number(v.vcpus) } : {}),
+        tags: tags(v.tag),
+      }),
+      INSTANCE_COLUMNS,
+    ),
+  "instances start": async ({ client, args, out }) => out.one(await withProgress("booting", client.startInstance(arg(args, 0, "instance id"))), INSTANCE_COLUMNS),
+  "instances stop": async ({ client, args, out }) => out.one(await withProgress("stopping", client.stopInstance(arg(args, 0, "instance id"))), INSTANCE_COLUMNS),
+  "instances standby": async ({ client, args, values: v, out }) => {
+    const compression = compressionOf(v);
+    const body = { ...(compression ? { compression } : {}), ...(v.delay ? { compression_delay: v.delay } : {}) };
+    out.one(await withProgress("standby", client.standbyInstance(arg(args, 0, "instance id"), body)), INSTANCE_COLUMNS);
+  },
+  "instances restore": async ({ client, args, out }) => out.one(await withProgress("restoring", client.restoreInstance(arg(args, 0, "instance id"))), INSTANCE_COLUMNS),
+  "instances fork": async ({ client, args, values: v, out }) =>
+    out.one(
+      await withProgress(
+        "forking",
+        client.forkInstance(arg(args, 0, "instance id"), {
+          name: arg(args, 1, "fork name"),
+          from_running: v["from-running"] ?? false,
+          ...(v["target-state"] ? { target_state: v["target-state"] as "Running" } : {}),
+        }),
+      ),
+      INSTANCE_COLUMNS,
+    ),
+  "instances exec": async ({ client, args, trailing, out }) => {
+    if (trailing.length === 0) throw new UsageError("exec needs a command after --");
+    const r = await client.exec(arg(args, 0, "instance id"), { command: trailing });
+    if (out.json) out.raw(r);
+    else {
+      process.stdout.write(r.stdout);
+      process.stderr.write(r.stderr);
+    }
+    out.exitCode = r.exit_code;
+  },
+  "instances logs": async ({ client, args, values: v, out }) => out.raw(await client.logs(arg(args, 0, "instance id"), num(v.lines))),
+  "instances rm": async ({ client, args }) => client.deleteInstance(arg(args, 0, "instance id")),
+  "snapshots ls": async ({ client, values: v, out }) =>
+    out.rows(await client.listSnapshots({ source_instance_id: v.instance, kind: v.kind, name: v.name }), SNAPSHOT_COLUMNS),
+  "snapshots get": async ({ client, args, out }) => out.raw(await client.getSnapshot(arg(args, 0, "snapshot id"))),
+  "snapshots create": async ({ client, args, values: v, out }) => {
+    const compression = compressionOf(v);
+    const body = {
+      kind: (v.kind ?? "Standby") as "Standby",
+      ...(v.name ? { name: v.name } : {}),
+      tags: tags(v.tag),
+      ...(compression ? { compression } : {}),
+    };
+    out.one(await withProgress("snapshotting", client.createSnapshot(arg(args, 0, "instance id"), body)), SNAPSHOT_COLUMNS);
+  },
+  "snapshots restore": async ({ client, args, values: v, out }) =>
+    out.one(
+      await withProgress(
+        "restoring",
+        client.restoreSnapshot(arg(args, 0, "instance id"), arg(args, 1, "snapshot id"), {
+          ...(v["target-state"] ? { target_state: v["target-state"] as "Running" } : {}),
+        }),
+      ),
+      INSTANCE_COLUMNS,
+    ),
+  "snapshots fork": async ({ client, args, values: v, out }) =>
+    out.one(
+      await withProgress(
+        "forking",
+        client.forkSnapshot(arg(args, 0, "snapshot id"), {
+          name: arg(args, 1, "fork name"),
+          ...(v["target-state"] ? { target_state: v["target-state"] as "Running" } : {}),
+        }),
+      ),
+      INSTANCE_COLUMNS,
+    ),
+  "snapshots rm": async ({ client, args }) => client.deleteSnapshot(arg(args, 0, "snapshot id")),
+  "schedule get": async ({ client, args, out }) => out.raw(await client.getSchedule(arg(args, 0, "instance id"))),
+  "schedule set": async ({ client, args, values: v, out }) => {
+    if (!v.interval) throw new UsageError("schedule set needs --interval");
+    out.raw(
+      await client.setSchedule(arg(args, 0, "instance id"), {
+        interval: v.interval,
+        retention: { ...(v["max-count"] ? { max_count: Number(v["max-count"]) } : {}), ...(v["max-age"] ? { max_age: v["max-age"] } : {}) },
+        ...(v.prefix ? { name_prefix: v.prefix } : {}),
+      }),
+    );
+  },
+  "schedule rm": async ({ client, args }) => client.deleteSchedule(arg(args, 0, "instance id")),
+};
+
+function dataPaths(v: Values): DataPaths {
+  return new DataPaths(resolve(v["data-dir"] ?? process.env.SNAPVISOR_DATA_DIR ?? DEFAULT_DATA_DIR));
+}
+
+function address(v: Values): string {
+  return v.address ?? process.env.SNAPVISOR_ADDRESS ?? `unix:${dataPaths(v).socket}`;
+}
+
+function token(v: Values): string | undefined {
+  const given = v.token ?? process.env.SNAPVISOR_TOKEN;
+  if (given) return given;
+  const file = dataPaths(v).authToken;
+  return address(v).startsWith("unix:") || !existsSync(file) ? undefined : readFileSync(file, "utf8").trim();
+}
+
+async function runServe(v: Values): Promise<number> {
   const listener = await serve({
-    ...(values["data-dir"] ? { dataDir: values["data-dir"] } : {}),
-    ...(values.listen ? { listen: values.listen } : {}),
-    ...(values.config ? { configFile: values.config } : {}),
+    ...(v["data-dir"] ? { dataDir: v["data-dir"] } : {}),
+    ...(v.listen ? { listen: v.listen } : {}),
+    ...(v.config ? { configFile: v.config } : {}),
   });
   console.error(`snapvisor listening on ${listener.address}`);
-  const { promise, resolve } = Promise.withResolvers<void>();
-  for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => resolve());
+  const { promise, resolve: done } = Promise.withResolvers<void>();
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => done());
   await promise;
   console.error("snapvisor stopping: live VMs go to Standby");
   await listener.stop();
