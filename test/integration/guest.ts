@@ -1,0 +1,57 @@
+// Small helpers shared by the tests that boot real guests through the API: create/boot, exec, and the guest's
+// `tick N` console counter, the proof that a restore continued the same VM instead of booting a new one.
+import { expect } from "bun:test";
+import type { TestService } from "../harness.ts";
+
+export const GUEST_SIZE = "256MB";
+
+export async function bootGuest(svc: TestService, name: string, extra: Record<string, unknown> = {}): Promise<{ id: string }> {
+  const created = await svc.call("POST", "/instances", { name, size: GUEST_SIZE, overlay_size: "128MB", ...extra });
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  const started = await svc.call("POST", `/instances/${created.body.id}/start`);
+  expect(started.status, JSON.stringify(started.body)).toBe(200);
+  expect(started.body.state).toBe("Running");
+  return created.body;
+}
+
+export async function exec(svc: TestService, ref: string, command: string | string[]) {
+  const res = await svc.call("POST", `/instances/${ref}/exec`, { command });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return res.body as { exit_code: number; stdout: string; stderr: string };
+}
+
+/** The guest's counter, read through the agent (it lives in guest RAM). */
+export async function tick(svc: TestService, ref: string): Promise<number> {
+  return Number((await exec(svc, ref, "cat /run/tick")).stdout.trim());
+}
+
+/** All `tick N` values the console printed, in order. */
+export async function consoleTicks(svc: TestService, ref: string): Promise<number[]> {
+  const log = (await svc.call("GET", `/instances/${ref}/logs?lines=100000`)).body as string;
+  return [...log.matchAll(/^tick (\d+)\r?$/gm)].map((m) => Number(m[1]));
+}
+
+export async function bootCount(svc: TestService, ref: string): Promise<number> {
+  const log = (await svc.call("GET", `/instances/${ref}/logs?lines=100000`)).body as string;
+  return [...log.matchAll(/BOOT-MARKER/g)].length;
+}
+
+/** Waits until the console shows at least `n` ticks (the guest has run for a while). */
+export async function waitForTicks(svc: TestService, ref: string, n: number, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await consoleTicks(svc, ref)).length < n) {
+    if (Date.now() > deadline) throw new Error(`guest ${ref} printed fewer than ${n} ticks in ${timeoutMs} ms`);
+    await Bun.sleep(200);
+  }
+}
+
+/** True when the sequence never restarts: every tick is the previous one + 1. */
+export function isContinuous(ticks: number[]): boolean {
+  return ticks.every((t, i) => i === 0 || t === ticks[i - 1]! + 1);
+}
+
+/** QEMU processes whose command line mentions `needle` (a guest dir). */
+export function vmmProcesses(needle: string): number[] {
+  const out = Bun.spawnSync(["pgrep", "-f", needle]).stdout.toString().trim();
+  return out ? out.split("\n").map(Number) : [];
+}
