@@ -5,6 +5,7 @@ import type { Hypervisors } from "../hv/hypervisor.ts";
 import { createHypervisors } from "../hv/registry.ts";
 import { CoreContext } from "../core/context.ts";
 import { jsonLogger, type Logger } from "../core/logger.ts";
+import { ScheduleRunner } from "../core/schedule-runner.ts";
 import { startCore, stopCore } from "../core/service-lifecycle.ts";
 import { openDb } from "../store/db.ts";
 import { DataPaths } from "../store/paths.ts";
@@ -31,6 +32,10 @@ export interface Snapvisor {
   start(): Promise<void>;
   /** Stops the scheduler and jobs and puts running VMs into Standby; nothing is left running. */
   stop(): Promise<void>;
+  /** Runs every due snapshot schedule now (for embedders that drive schedules themselves); returns the errors. */
+  runDueSchedules(): Promise<string[]>;
+  /** The domain layer, for tests and advanced embedding. */
+  core: CoreContext;
 }
 
 export function createSnapvisor(options: SnapvisorOptions = {}): Snapvisor {
@@ -58,9 +63,12 @@ export function createSnapvisor(options: SnapvisorOptions = {}): Snapvisor {
   });
   const app = buildApp(ctx, { authToken: auth ? auth.token : undefined });
   let running = false;
+  const runner = ctx.scheduler ?? new ScheduleRunner(ctx, 0);
   return {
     app,
     config,
+    core: ctx,
+    runDueSchedules: () => runner.runDue(),
     async start() {
       if (running) return;
       await startCore(ctx);
