@@ -1,0 +1,78 @@
+// Fan-out: N = 1, 4, 8 forks (target Running) from one Standby snapshot of the default guest. Per N: wall time,
+// per-fork latency vs a bare restore of the same memory file in the same run, disk bytes added per fork and host
+// memory added per fork.   bun scripts/bench/fanout.ts [--sizes 1,4,8]
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { silentLogger } from "../../src/core/logger.ts";
+import { allocatedSize } from "../../src/store/file-sizes.ts";
+import { createSnapvisor } from "../../src/plugin/create-snapvisor.ts";
+import { ensureGuestImage, GUEST_DIR } from "../../test/harness.ts";
+import { median, printTable } from "./report.ts";
+
+const { values } = parseArgs({ options: { sizes: { type: "string", default: "1,4,8" } } });
+const SIZES = values.sizes.split(",").map(Number);
+
+await ensureGuestImage();
+const dataDir = mkdtempSync(join(tmpdir(), "sv-fanout-"));
+const sv = createSnapvisor({ dataDir, guestImageDir: GUEST_DIR, logger: silentLogger, scheduler: { enabled: false } });
+await sv.start();
+const call = async (method: string, path: string, body?: unknown) => {
+  const res = await sv.app.request(path, { method, ...(body ? { body: JSON.stringify(body), headers: { "content-type": "application/json" } } : {}) });
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+  return res.status === 204 ? undefined : res.json();
+};
+const memAvailable = () => Number(/MemAvailable:\s+(\d+)/.exec(readFileSync("/proc/meminfo", "utf8"))![1]) * 1024;
+
+try {
+  const parent = await call("POST", "/instances", { name: "parent", size: "256MB", overlay_size: "128MB" });
+  await call("POST", `/instances/${parent.id}/start`);
+  await Bun.sleep(2000);
+  const snap = await call("POST", `/instances/${parent.id}/snapshots`, { kind: "Standby", name: "fan" });
+  await call("POST", `/instances/${parent.id}/stop`);
+
+  // Baseline: restore of the same memory into one VM, through the plain standby/restore path.
+  const base = await call("POST", `/snapshots/${snap.id}/fork`, { name: "baseline", target_state: "Standby" });
+  const t0 = performance.now();
+  await call("POST", `/instances/${base.id}/restore`);
+  const bareRestore = performance.now() - t0;
+  await call("DELETE", `/instances/${base.id}`);
+
+  const rows: string[][] = [];
+  for (const n of SIZES) {
+    const diskBefore = await allocatedSize(dataDir);
+    const memBefore = memAvailable();
+    const latencies: number[] = [];
+    const wall = performance.now();
+    const forks = await Promise.all(
+      Array.from({ length: n }, async (_, i) => {
+        const t = performance.now();
+        const f = await call("POST", `/snapshots/${snap.id}/fork`, { name: `f${n}-${i}` });
+        latencies.push(performance.now() - t);
+        return f;
+      }),
+    );
+    const wallMs = performance.now() - wall;
+    await Bun.sleep(1000);
+    const diskAdded = (await allocatedSize(dataDir)) - diskBefore;
+    const memAdded = memBefore - memAvailable();
+    rows.push([
+      String(n),
+      wallMs.toFixed(0),
+      median(latencies).toFixed(0),
+      `${(median(latencies) / bareRestore).toFixed(2)}x`,
+      (diskAdded / n / 1e6).toFixed(1),
+      (memAdded / n / 1e6).toFixed(0),
+    ]);
+    for (const f of forks) await call("DELETE", `/instances/${f.id}`);
+  }
+  printTable(
+    `fan-out from one Standby snapshot (256 MiB guest); bare restore of the same memory: ${bareRestore.toFixed(0)} ms`,
+    ["forks", "wall (ms)", "per fork median (ms)", "vs bare restore", "disk added/fork (MB)", "host mem added/fork (MB)"],
+    rows,
+  );
+} finally {
+  await sv.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+}

@@ -1,0 +1,148 @@
+// Standby and restore latency of the default guest through snapvisor's API vs the same QMP sequence driven by a
+// bare script (raw socket, no service) on the same VM configuration, in one run. Prints medians and ratios.
+//   bun scripts/bench/lifecycle.ts [--rounds 7]
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { silentLogger } from "../../src/core/logger.ts";
+import { readVmConfig } from "../../src/core/vm-config.ts";
+import { chooseAccel, probeHost } from "../../src/hv/qemu/accel.ts";
+import { incomingArgv, qemuArgv } from "../../src/hv/qemu/argv.ts";
+import { createSnapvisor } from "../../src/plugin/create-snapvisor.ts";
+import { ensureGuestImage, GUEST_DIR } from "../../test/harness.ts";
+import { median, printTable } from "./report.ts";
+
+const { values } = parseArgs({ options: { rounds: { type: "string", default: "7" } } });
+const ROUNDS = Number(values.rounds);
+const MACHINE = { machine: "pc-q35-7.2", accel: chooseAccel("auto", probeHost()) };
+
+await ensureGuestImage();
+const dataDir = mkdtempSync(join(tmpdir(), "sv-bench-"));
+const sv = createSnapvisor({ dataDir, guestImageDir: GUEST_DIR, logger: silentLogger, scheduler: { enabled: false } });
+await sv.start();
+const call = async (method: string, path: string, body?: unknown) => {
+  const res = await sv.app.request(path, { method, ...(body ? { body: JSON.stringify(body), headers: { "content-type": "application/json" } } : {}) });
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+  return res.json();
+};
+
+try {
+  // --- through the API ---
+  const inst = await call("POST", "/instances", { name: "bench", size: "256MB", overlay_size: "128MB" });
+  await call("POST", `/instances/${inst.id}/start`);
+  await Bun.sleep(2000);
+  const api = { standby: [] as number[], restore: [] as number[] };
+  for (let i = 0; i < ROUNDS; i++) {
+    let t = performance.now();
+    await call("POST", `/instances/${inst.id}/standby`);
+    api.standby.push(performance.now() - t);
+    t = performance.now();
+    await call("POST", `/instances/${inst.id}/restore`);
+    api.restore.push(performance.now() - t);
+  }
+  const config = await readVmConfig(join(dataDir, "guests", inst.id));
+  await call("DELETE", `/instances/${inst.id}`);
+
+  // --- bare: the same QMP sequence from a plain script ---
+  const dir = mkdtempSync(join(tmpdir(), "sv-bare-"));
+  mkdirSync(join(dir, "logs"));
+  Bun.spawnSync(["cp", "--sparse=always", join(GUEST_DIR, "rootfs.ext4"), join(dir, "disk.raw")]);
+  const bare = { standby: [] as number[], restore: [] as number[] };
+  let proc = Bun.spawn(["qemu-system-x86_64", ...qemuArgv(config, dir, MACHINE)], { stdout: "ignore", stderr: "inherit" });
+  let qmp = await Qmp.connect(join(dir, "qmp.sock"));
+  await Bun.sleep(4000);
+  for (let i = 0; i < ROUNDS; i++) {
+    const mem = join(dir, `memory-${i}`);
+    let t = performance.now();
+    await qmp.cmd("stop");
+    await qmp.cmd("migrate", { uri: `exec:cat > ${mem}` });
+    await qmp.event("MIGRATION", (d) => d.status === "completed");
+    await qmp.cmd("quit").catch(() => {});
+    await proc.exited;
+    bare.standby.push(performance.now() - t);
+    t = performance.now();
+    proc = Bun.spawn(["qemu-system-x86_64", ...incomingArgv(config, dir, MACHINE)], { stdout: "ignore", stderr: "inherit" });
+    qmp = await Qmp.connect(join(dir, "qmp.sock"));
+    await qmp.cmd("migrate-incoming", { uri: `exec:cat ${mem}` });
+    await qmp.event("MIGRATION", (d) => d.status === "completed");
+    await qmp.cmd("cont");
+    bare.restore.push(performance.now() - t);
+    rmSync(mem);
+  }
+  proc.kill("SIGKILL");
+  await proc.exited;
+  rmSync(dir, { recursive: true, force: true });
+
+  printTable(
+    `standby/restore of the default guest (256 MiB, ${MACHINE.accel}), median of ${ROUNDS} rounds`,
+    ["operation", "bare QMP (ms)", "snapvisor API (ms)", "ratio"],
+    (["standby", "restore"] as const).map((op) => {
+      const b = median(bare[op]);
+      const a = median(api[op]);
+      return [op, b.toFixed(0), a.toFixed(0), `${(a / b).toFixed(2)}x`];
+    }),
+  );
+} finally {
+  await sv.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+}
+
+/** The least QMP a script needs: greeting, capabilities, commands, one event wait. */
+class Qmp {
+  private buf = "";
+  private waiters: ((msg: Record<string, any>) => boolean)[] = [];
+  private constructor(private readonly socket: import("bun").Socket<undefined>) {}
+
+  static async connect(path: string): Promise<Qmp> {
+    for (let i = 0; ; i++) {
+      try {
+        let q!: Qmp;
+        const socket = await Bun.connect({
+          unix: path,
+          socket: { data: (_s, chunk) => q.onData(chunk.toString()) },
+        });
+        q = new Qmp(socket);
+        await q.next((m) => "QMP" in m);
+        await q.cmd("qmp_capabilities");
+        await q.cmd("migrate-set-parameters", { "max-bandwidth": 1099511627776 });
+        return q;
+      } catch (err) {
+        if (i > 500) throw err;
+        await Bun.sleep(5);
+      }
+    }
+  }
+
+  private onData(text: string): void {
+    this.buf += text;
+    let nl: number;
+    while ((nl = this.buf.indexOf("\n")) >= 0) {
+      const msg = JSON.parse(this.buf.slice(0, nl));
+      this.buf = this.buf.slice(nl + 1);
+      this.waiters = this.waiters.filter((w) => !w(msg));
+    }
+  }
+
+  private next(match: (m: Record<string, any>) => boolean): Promise<Record<string, any>> {
+    return new Promise((resolve) =>
+      this.waiters.push((m) => {
+        if (!match(m)) return false;
+        resolve(m);
+        return true;
+      }),
+    );
+  }
+
+  async cmd(execute: string, args?: unknown): Promise<unknown> {
+    const reply = this.next((m) => "return" in m || "error" in m);
+    this.socket.write(`${JSON.stringify({ execute, ...(args ? { arguments: args } : {}) })}\n`);
+    const m = await reply;
+    if ("error" in m) throw new Error(`${execute}: ${m.error.desc}`);
+    return m.return;
+  }
+
+  event(name: string, pred: (data: Record<string, any>) => boolean): Promise<Record<string, any>> {
+    return this.next((m) => m.event === name && pred(m.data ?? {}));
+  }
+}

@@ -1,0 +1,84 @@
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { copyFileRange, ErrnoError, renameNoReplace, seekData, seekHole } from "./libc.ts";
+
+const MiB = 1024 * 1024;
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "sv-libc-"));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("seekData / seekHole", () => {
+  test("walk the data extents of a sparse file", () => {
+    const path = join(dir, "sparse");
+    const fd = openSync(path, "w+");
+    try {
+      ftruncateSync(fd, 8 * MiB);
+      writeSync(fd, Buffer.alloc(MiB, 7), 0, MiB, 2 * MiB);
+      writeSync(fd, Buffer.alloc(MiB, 7), 0, MiB, 5 * MiB);
+      const extents: Array<[number, number]> = [];
+      for (let start = seekData(fd, 0, path); start !== null; start = seekData(fd, extents.at(-1)![1], path)) {
+        extents.push([start, seekHole(fd, start, path)]);
+      }
+      expect(extents).toEqual([
+        [2 * MiB, 3 * MiB],
+        [5 * MiB, 6 * MiB],
+      ]);
+      // End of file counts as a hole.
+      expect(seekHole(fd, 0, path)).toBe(0);
+      expect(seekData(fd, 6 * MiB, path)).toBeNull();
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  test("a failure is an ErrnoError carrying the errno name and the path", () => {
+    const error = (() => {
+      try {
+        seekHole(987654, 0, "/no/such/fd");
+      } catch (err) {
+        return err;
+      }
+    })();
+    expect(error).toBeInstanceOf(ErrnoError);
+    expect(error).toMatchObject({ code: "EBADF", errno: 9, syscall: "lseek(SEEK_HOLE)", path: "/no/such/fd" });
+    expect(String(error)).toContain("EBADF");
+  });
+});
+
+describe("copyFileRange", () => {
+  test("copies a byte range between explicit offsets", () => {
+    const src = join(dir, "src");
+    const dst = join(dir, "dst");
+    writeFileSync(src, "0123456789");
+    writeFileSync(dst, "..........");
+    const inFd = openSync(src, "r");
+    const outFd = openSync(dst, "r+");
+    try {
+      expect(copyFileRange(inFd, 2, outFd, 5, 4, { src, dst })).toBe(4);
+    } finally {
+      closeSync(inFd);
+      closeSync(outFd);
+    }
+    expect(readFileSync(dst, "utf8")).toBe(".....2345.");
+  });
+});
+
+describe("renameNoReplace", () => {
+  test("renames onto a free name and refuses an existing one, even an empty dir", () => {
+    const a = join(dir, "a");
+    const b = join(dir, "b");
+    mkdirSync(a);
+    renameNoReplace(a, b);
+    expect(existsSync(a)).toBe(false);
+    expect(existsSync(b)).toBe(true);
+
+    mkdirSync(a);
+    expect(() => renameNoReplace(a, b)).toThrow(expect.objectContaining({ code: "EEXIST", dest: b }));
+    expect(existsSync(a)).toBe(true);
+  });
+});
