@@ -25,8 +25,7 @@ async function tcpToken(paths: DataPaths, configured: string | undefined): Promi
   if (configured) return configured;
   if (existsSync(paths.authToken)) return readFileSync(paths.authToken, "utf8").trim();
   const token = randomBytes(24).toString("base64url");
-  await writeFileAtomic(paths.authToken, `${token}\n`);
-  chmodSync(paths.authToken, 0o600);
+  await writeFileAtomic(paths.authToken, `${token}\n`, { mode: 0o600 });
   return token;
 }
 
