@@ -82,7 +82,8 @@ export async function createInstance(ctx: CoreContext, input: CreateInstanceInpu
       env: input.env,
       tags: input.tags,
       snapshotPolicy: input.snapshotPolicy ?? null,
-      skipGuestAgent: input.skipGuestAgent,
+      // A hypervisor with no agent channel on this host cannot pass the readiness gate: it runs without one.
+      skipGuestAgent: input.skipGuestAgent || hv.layout().agentSocket === undefined,
       pid: null,
       rowState: "ready",
       stateError: null,

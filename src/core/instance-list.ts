@@ -12,7 +12,7 @@ export async function listInstances(
   ctx: CoreContext,
   page: { limit?: number; after?: { createdAt: Date; id: string } },
 ): Promise<Page<InstanceView>> {
-  const rows = ctx.instances.list(page).filter((r) => r.rowState !== "deleting");
+  const rows = ctx.instances.list(page);
   const items = await Promise.all(rows.map((r) => describeInstance(ctx, r)));
   const last = rows.at(-1);
   return { items, ...(page.limit !== undefined && rows.length === page.limit && last ? { next: { createdAt: last.createdAt, id: last.id } } : {}) };

@@ -76,7 +76,7 @@ export async function describeInstance(ctx: CoreContext, row: InstanceRow): Prom
     ...rest,
     state,
     stateError: error,
-    hasSnapshot: state === "Standby",
+    hasSnapshot: hasStandbyFiles(guestDir(ctx, row.id)),
     forkOfSnapshot: ctx.snapshots.forkOf(row.id) ?? null,
     snapshotPolicy: (snapshotPolicy as SnapshotPolicy | null) ?? null,
   };

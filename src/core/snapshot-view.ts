@@ -35,7 +35,7 @@ export function listSnapshots(
   filter: SnapshotFilter,
   page: { limit?: number; after?: { createdAt: Date; id: string } } = {},
 ): Page<SnapshotView> {
-  const rows = ctx.snapshots.list(filter, page).filter((r) => r.rowState !== "deleting");
+  const rows = ctx.snapshots.list(filter, page);
   const last = rows.at(-1);
   return {
     items: views(ctx, rows),

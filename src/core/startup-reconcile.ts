@@ -11,7 +11,7 @@ import { hypervisorFor } from "./hypervisor-lookup.ts";
 export async function reconcileAtStartup(ctx: CoreContext): Promise<void> {
   await removeTree(ctx.paths.tmpDir);
   const instanceIds = new Set<string>();
-  for (const row of ctx.instances.list()) {
+  for (const row of ctx.instances.all()) {
     const dir = ctx.paths.guest(row.id);
     if (row.rowState === "deleting") {
       await removeTree(dir);

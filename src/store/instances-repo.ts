@@ -1,5 +1,5 @@
 // Instance rows. Core reads and writes instances only through this module.
-import { and, asc, eq, gt, like, or } from "drizzle-orm";
+import { and, asc, eq, gt, like, ne, or } from "drizzle-orm";
 import type { Db } from "./db.ts";
 import { forks, instances, type InstanceRow } from "./schema.ts";
 
@@ -32,16 +32,24 @@ export class InstancesRepo {
       .map((r) => r.id);
   }
 
-  /** Ordered by created_at, then id; `after` is the (created_at, id) of the last row of the previous page. */
+  /** Rows in any row state, for reconciliation. */
+  all(): InstanceRow[] {
+    return this.db.select().from(instances).all();
+  }
+
+  /** Visible rows, ordered by created_at then id; `after` is the (created_at, id) of the last row of the previous page. */
   list(opts: { limit?: number; after?: { createdAt: Date; id: string } } = {}): InstanceRow[] {
     const { after } = opts;
     const q = this.db
       .select()
       .from(instances)
       .where(
-        after
-          ? or(gt(instances.createdAt, after.createdAt), and(eq(instances.createdAt, after.createdAt), gt(instances.id, after.id)))
-          : undefined,
+        and(
+          ne(instances.rowState, "deleting"),
+          after
+            ? or(gt(instances.createdAt, after.createdAt), and(eq(instances.createdAt, after.createdAt), gt(instances.id, after.id)))
+            : undefined,
+        ),
       )
       .orderBy(asc(instances.createdAt), asc(instances.id));
     return opts.limit === undefined ? q.all() : q.limit(opts.limit).all();

@@ -1,5 +1,5 @@
 // Snapshot rows and their fork links. ref_count is a query over the forks table, never a scan of files.
-import { and, asc, count, eq, gt, inArray, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, eq, gt, inArray, ne, or, sql, type SQL } from "drizzle-orm";
 import type { Db } from "./db.ts";
 import { forks, snapshots, type SnapshotRow } from "./schema.ts";
 
@@ -38,8 +38,9 @@ export class SnapshotsRepo {
     return hit !== undefined;
   }
 
+  /** Visible rows (not being deleted), ordered by created_at then id. */
   list(filter: SnapshotFilter, page: { limit?: number; after?: { createdAt: Date; id: string } } = {}): SnapshotRow[] {
-    const where: SQL[] = [];
+    const where: SQL[] = [ne(snapshots.rowState, "deleting")];
     if (filter.sourceInstanceId !== undefined) where.push(eq(snapshots.sourceInstanceId, filter.sourceInstanceId));
     if (filter.kind !== undefined) where.push(eq(snapshots.kind, filter.kind));
     if (filter.name !== undefined) where.push(eq(snapshots.name, filter.name));

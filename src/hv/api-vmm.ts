@@ -1,0 +1,78 @@
+// A VMM process that serves an HTTP API on a Unix socket (Cloud Hypervisor, Firecracker): started through the
+// supervisor, ready once its API answers, and its socket removed when it is gone, because the control socket's
+// presence is what "a VMM exists" means to the rest of snapvisor (GuestLayout.controlSocket).
+import { existsSync, rmSync } from "node:fs";
+import { HypervisorError } from "./hypervisor.ts";
+import { UnixHttpClient } from "./unix-http.ts";
+import { vmmLogTail, type VmmProcess, type VmmSupervisor } from "./vmm-process.ts";
+
+/** How long a new VMM gets to serve its API (hypeman allows 10 s). */
+export const API_READY_TIMEOUT_MS = 10_000;
+/** Pause between readiness probes while the socket is missing or refused. */
+export const API_READY_POLL_MS = 20;
+/** Limit for one readiness probe; a VMM that takes longer to answer a ping is not ready. */
+const READY_PROBE_TIMEOUT_MS = 1_000;
+
+export interface ApiVmm {
+  proc: VmmProcess;
+  api: UnixHttpClient;
+  /** The process's exit, after its socket was removed. */
+  exited: Promise<number | null>;
+}
+
+export interface LaunchSpec {
+  /** Full argv, socket flag included. */
+  argv: string[];
+  /** Guest dir: the VMM's cwd and home of its log. */
+  dir: string;
+  socket: string;
+  /** API prefix, see UnixHttpClient. */
+  baseUrl: string;
+  /** A GET that any live VMM answers (`/vmm.ping`, `/`). */
+  probePath: string;
+}
+
+/** Starts the VMM and returns once its API answers; a VMM that exits or stays silent is ended and reported. */
+export async function launchApiVmm(supervisor: VmmSupervisor, spec: LaunchSpec): Promise<ApiVmm> {
+  // A socket file left by a VMM that died makes bind() fail.
+  rmSync(spec.socket, { force: true });
+  const proc = supervisor.spawn(spec.argv, spec.dir);
+  const vmm = wrap(proc, spec.socket, spec.baseUrl);
+  const deadline = performance.now() + API_READY_TIMEOUT_MS;
+  for (;;) {
+    if (proc.hasExited()) {
+      const code = await proc.exited;
+      throw new HypervisorError("gone", `${spec.argv[0]} exited (code ${code}) before serving its API: ${await vmmLogTail(spec.dir)}`);
+    }
+    if (existsSync(spec.socket)) {
+      try {
+        await vmm.api.request("GET", spec.probePath, undefined, READY_PROBE_TIMEOUT_MS);
+        return vmm;
+      } catch (err) {
+        if (!(err instanceof HypervisorError) || err.kind === "failed") {
+          await proc.kill();
+          throw err;
+        }
+      }
+    }
+    if (performance.now() > deadline) {
+      await proc.kill();
+      throw new HypervisorError("timeout", `${spec.argv[0]} did not serve ${spec.socket} within ${API_READY_TIMEOUT_MS} ms: ${await vmmLogTail(spec.dir)}`);
+    }
+    await Bun.sleep(API_READY_POLL_MS);
+  }
+}
+
+/** Takes over a VMM left running by an earlier server: only if `pid` still runs a command line naming `socket`. */
+export function adoptApiVmm(supervisor: VmmSupervisor, pid: number, socket: string, baseUrl: string): ApiVmm | null {
+  const proc = supervisor.adopt(pid, (cmdline) => cmdline.includes(socket));
+  return proc ? wrap(proc, socket, baseUrl) : null;
+}
+
+function wrap(proc: VmmProcess, socket: string, baseUrl: string): ApiVmm {
+  const exited = proc.exited.then((code) => {
+    rmSync(socket, { force: true });
+    return code;
+  });
+  return { proc, api: new UnixHttpClient(socket, baseUrl), exited };
+}

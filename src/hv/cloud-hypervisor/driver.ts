@@ -1,0 +1,230 @@
+// Cloud Hypervisor driver: one `cloud-hypervisor --api-socket <dir>/ch.sock` process per VM, driven over its HTTP
+// API (hypervisor-apis.md §1). Cold boot is vm.create + vm.boot; a snapshot is vm.snapshot into a pre-created
+// dir (CH writes config.json, state.json, memory-ranges, we add vm.json); a restore is vm.restore on a fresh
+// process, which rebuilds the devices from the snapshot's config.json, then a resume.
+//
+// Guest agent: the default guest runs its agent on a second UART (ttyS1); CH has one UART (ttyS0, our serial
+// log) and a virtio console, so there is no agent channel and layout().agentSocket is undefined.
+import { mkdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { adoptApiVmm, launchApiVmm, type ApiVmm } from "../api-vmm.ts";
+import {
+  HypervisorError,
+  type Capabilities,
+  type GuestLayout,
+  type Hypervisor,
+  type RunningVm,
+  type SavedVm,
+  type StartRequest,
+  type VmConfig,
+  type VmState,
+} from "../hypervisor.ts";
+import { readSavedVm, SNAPSHOT_RECORD, writeSavedVm } from "../saved-vm-record.ts";
+import { MEMORY_TRANSFER_TIMEOUT_MS } from "../unix-http.ts";
+import { askBinary, once } from "../vmm-binary.ts";
+import type { VmmSupervisor } from "../vmm-process.ts";
+import { writeFileAtomic } from "../../store/atomic.ts";
+import { chVmConfig, rebaseChConfig } from "./config.ts";
+import { parseChVersion, restoreRefusal, supportsRestoreResume, type ChVersion } from "./version.ts";
+
+export const CH_LAYOUT: GuestLayout = { controlSocket: "ch.sock", serialLog: "logs/serial.log" };
+/** The raw guest RAM CH writes into a snapshot dir. */
+export const CH_MEMORY_FILE = "memory-ranges";
+/** The snapshot's VmConfig as CH wrote it; restore builds the VM from it. */
+export const CH_SNAPSHOT_CONFIG = "config.json";
+/** In the guest dir: version and config of the VMM running there (read back by attach). */
+export const CH_LAUNCH_RECORD = "ch-vm.json";
+const API_BASE_URL = "http://localhost/api/v1";
+/** How often shutdown checks whether the guest has powered off. */
+export const POWEROFF_POLL_MS = 100;
+/** Time the VMM gets to exit after vmm.shutdown before it is killed. */
+export const VMM_EXIT_TIMEOUT_MS = 5_000;
+
+/** CH's `vm.info` states → ours. BreakPoint (a debugger stop) is a paused VM to us. */
+const STATES: Record<string, VmState> = { Created: "created", Running: "running", Paused: "paused", Shutdown: "shutdown", BreakPoint: "paused" };
+
+export interface CloudHypervisorOptions {
+  /** Argv prefix that runs the binary: `["cloud-hypervisor"]`, or an interpreter and a script for the fake. */
+  command: readonly string[];
+  supervisor: VmmSupervisor;
+}
+
+export class CloudHypervisorDriver implements Hypervisor {
+  readonly type = "cloud-hypervisor";
+  readonly capabilities: Capabilities = { snapshot: true, standby: true, fork: true, pause: true, hotplugMemory: false };
+  readonly memoryFile = CH_MEMORY_FILE;
+  private readonly binaryVersion: () => Promise<ChVersion>;
+
+  constructor(private readonly opts: CloudHypervisorOptions) {
+    this.binaryVersion = once(async () => {
+      const output = await askBinary(opts.command, ["--version"]);
+      const version = parseChVersion(output);
+      if (!version) throw new HypervisorError("failed", `cannot read a cloud-hypervisor version from ${JSON.stringify(output.slice(0, 200))}`);
+      return version;
+    });
+  }
+
+  layout(): GuestLayout {
+    return CH_LAYOUT;
+  }
+
+  async version(): Promise<string> {
+    return (await this.binaryVersion()).text;
+  }
+
+  async start(req: StartRequest): Promise<RunningVm> {
+    const version = await this.binaryVersion();
+    const vmm = await this.launch(req.dir);
+    try {
+      await vmm.api.request("PUT", "/vm.create", chVmConfig(req.config, req.dir, CH_LAYOUT.serialLog));
+      await vmm.api.request("PUT", "/vm.boot");
+      return await this.running(vmm, req.dir, version.text, req.config);
+    } catch (err) {
+      await vmm.proc.kill();
+      throw err;
+    }
+  }
+
+  async restore(req: StartRequest & { snapshotDir: string }): Promise<RunningVm> {
+    await this.checkRestorable(req.snapshotDir);
+    const version = await this.binaryVersion();
+    const vmm = await this.launch(req.dir);
+    try {
+      // Copy mode reads memory-ranges once and never again: the file may be hard-linked into other guests.
+      const autoResume = supportsRestoreResume(version);
+      await vmm.api.request(
+        "PUT",
+        "/vm.restore",
+        { source_url: `file://${req.snapshotDir}`, prefault: false, ...(autoResume ? { memory_restore_mode: "Copy", resume: true } : {}) },
+        MEMORY_TRANSFER_TIMEOUT_MS,
+      );
+      // Before v52 `resume` does not exist (CH drops it silently), so the VM is still paused; check either way.
+      if (!autoResume || (await infoState(vmm)) === "paused") await vmm.api.request("PUT", "/vm.resume");
+      return await this.running(vmm, req.dir, version.text, req.config);
+    } catch (err) {
+      await vmm.proc.kill();
+      throw err;
+    }
+  }
+
+  async checkRestorable(snapshotDir: string): Promise<SavedVm> {
+    const saved = await readSavedVm(join(snapshotDir, SNAPSHOT_RECORD), this.type);
+    const refusal = restoreRefusal(saved.version, await this.binaryVersion());
+    if (refusal) throw new HypervisorError("incompatible", refusal);
+    return saved;
+  }
+
+  /** Moves every path under `fromDir` in the snapshot's config.json (and our record) to `toDir`. */
+  async prepareFork(snapshotDir: string, fromDir: string, toDir: string): Promise<void> {
+    const configPath = join(snapshotDir, CH_SNAPSHOT_CONFIG);
+    let config: unknown;
+    try {
+      config = JSON.parse(await readFile(configPath, "utf8"));
+    } catch (err) {
+      throw new HypervisorError("failed", `read ${configPath}: ${(err as Error).message}`, { cause: err });
+    }
+    const saved = await readSavedVm(join(snapshotDir, SNAPSHOT_RECORD), this.type);
+    await writeFileAtomic(configPath, JSON.stringify(rebaseChConfig(config, fromDir, toDir)));
+    await writeSavedVm(join(snapshotDir, SNAPSHOT_RECORD), { ...saved, config: rebaseChConfig(saved.config, fromDir, toDir) as VmConfig });
+  }
+
+  async attach(dir: string, pid: number): Promise<RunningVm | null> {
+    const vmm = adoptApiVmm(this.opts.supervisor, pid, join(dir, CH_LAYOUT.controlSocket), API_BASE_URL);
+    if (!vmm) return null;
+    const launched = await readSavedVm(join(dir, CH_LAUNCH_RECORD), this.type).catch(async (err) => {
+      await vmm.proc.kill();
+      throw err;
+    });
+    return new ChVm(vmm, launched);
+  }
+
+  private async launch(dir: string): Promise<ApiVmm> {
+    await mkdir(join(dir, "logs"), { recursive: true });
+    const socket = join(dir, CH_LAYOUT.controlSocket);
+    return launchApiVmm(this.opts.supervisor, {
+      argv: [...this.opts.command, "--api-socket", socket],
+      dir,
+      socket,
+      baseUrl: API_BASE_URL,
+      probePath: "/vmm.ping",
+    });
+  }
+
+  private async running(vmm: ApiVmm, dir: string, version: string, config: VmConfig): Promise<RunningVm> {
+    const launched: SavedVm = { hypervisor: this.type, version, config };
+    await writeSavedVm(join(dir, CH_LAUNCH_RECORD), launched);
+    return new ChVm(vmm, launched);
+  }
+}
+
+class ChVm implements RunningVm {
+  constructor(
+    private readonly vmm: ApiVmm,
+    /** What this VMM runs: becomes the snapshot's vm.json. */
+    private readonly launched: SavedVm,
+  ) {}
+
+  get pid(): number {
+    return this.vmm.proc.pid;
+  }
+
+  get exited(): Promise<number | null> {
+    return this.vmm.exited;
+  }
+
+  state(): Promise<VmState> {
+    return infoState(this.vmm);
+  }
+
+  async pause(): Promise<void> {
+    await this.vmm.api.request("PUT", "/vm.pause");
+  }
+
+  async resume(): Promise<void> {
+    await this.vmm.api.request("PUT", "/vm.resume");
+  }
+
+  async snapshot(dir: string): Promise<void> {
+    await this.vmm.api.request("PUT", "/vm.snapshot", { destination_url: `file://${dir}` }, MEMORY_TRANSFER_TIMEOUT_MS);
+    await writeSavedVm(join(dir, SNAPSHOT_RECORD), this.launched);
+  }
+
+  /** ACPI power button while the guest runs, then vmm.shutdown (the process exits), then SIGKILL if needed. */
+  async shutdown(timeoutMs: number): Promise<void> {
+    try {
+      if (this.vmm.proc.hasExited()) return;
+      if ((await this.state()) === "running") {
+        await this.vmm.api.request("PUT", "/vm.power-button");
+        await this.untilPoweredOff(timeoutMs);
+      }
+      if (!this.vmm.proc.hasExited()) {
+        await this.vmm.api.request("PUT", "/vmm.shutdown");
+        await Promise.race([this.vmm.exited, Bun.sleep(VMM_EXIT_TIMEOUT_MS)]);
+      }
+    } catch {
+      // Whatever the API said, the process goes below.
+    } finally {
+      await this.kill();
+    }
+  }
+
+  async kill(): Promise<void> {
+    await this.vmm.proc.kill();
+    await this.vmm.exited;
+  }
+
+  private async untilPoweredOff(timeoutMs: number): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    while (performance.now() < deadline && !this.vmm.proc.hasExited()) {
+      if ((await this.state()) === "shutdown") return;
+      await Bun.sleep(POWEROFF_POLL_MS);
+    }
+  }
+}
+
+async function infoState(vmm: ApiVmm): Promise<VmState> {
+  const info = (await vmm.api.request("GET", "/vm.info")) as { state?: unknown } | undefined;
+  const state = typeof info?.state === "string" ? STATES[info.state] : undefined;
+  if (!state) throw new HypervisorError("failed", `GET /vm.info: unknown state ${JSON.stringify(info?.state)}`);
+  return state;
+}
