@@ -18,7 +18,7 @@ await ensureGuestImage();
 const dataDir = mkdtempSync(join(tmpdir(), "sv-fanout-"));
 const sv = createSnapvisor({ dataDir, guestImageDir: GUEST_DIR, logger: silentLogger, scheduler: { enabled: false } });
 await sv.start();
-const call = async (method: string, path: string, body?: unknown) => {
+const call = async (method: string, path: string, body?: unknown): Promise<any> => {
   const res = await sv.app.request(path, { method, ...(body ? { body: JSON.stringify(body), headers: { "content-type": "application/json" } } : {}) });
   if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
   return res.status === 204 ? undefined : res.json();

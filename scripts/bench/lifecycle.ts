@@ -11,6 +11,7 @@ import { chooseAccel, probeHost } from "../../src/hv/qemu/accel.ts";
 import { incomingArgv, qemuArgv } from "../../src/hv/qemu/argv.ts";
 import { createSnapvisor } from "../../src/plugin/create-snapvisor.ts";
 import { ensureGuestImage, GUEST_DIR } from "../../test/harness.ts";
+import { BareQmp as Qmp } from "./bare-qmp.ts";
 import { median, printTable } from "./report.ts";
 
 const { values } = parseArgs({ options: { rounds: { type: "string", default: "7" } } });
@@ -21,7 +22,7 @@ await ensureGuestImage();
 const dataDir = mkdtempSync(join(tmpdir(), "sv-bench-"));
 const sv = createSnapvisor({ dataDir, guestImageDir: GUEST_DIR, logger: silentLogger, scheduler: { enabled: false } });
 await sv.start();
-const call = async (method: string, path: string, body?: unknown) => {
+const call = async (method: string, path: string, body?: unknown): Promise<any> => {
   const res = await sv.app.request(path, { method, ...(body ? { body: JSON.stringify(body), headers: { "content-type": "application/json" } } : {}) });
   if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
   return res.json();
@@ -86,63 +87,4 @@ try {
 } finally {
   await sv.stop();
   rmSync(dataDir, { recursive: true, force: true });
-}
-
-/** The least QMP a script needs: greeting, capabilities, commands, one event wait. */
-class Qmp {
-  private buf = "";
-  private waiters: ((msg: Record<string, any>) => boolean)[] = [];
-  private constructor(private readonly socket: import("bun").Socket<undefined>) {}
-
-  static async connect(path: string): Promise<Qmp> {
-    for (let i = 0; ; i++) {
-      try {
-        let q!: Qmp;
-        const socket = await Bun.connect({
-          unix: path,
-          socket: { data: (_s, chunk) => q.onData(chunk.toString()) },
-        });
-        q = new Qmp(socket);
-        await q.next((m) => "QMP" in m);
-        await q.cmd("qmp_capabilities");
-        await q.cmd("migrate-set-parameters", { "max-bandwidth": 1099511627776 });
-        return q;
-      } catch (err) {
-        if (i > 500) throw err;
-        await Bun.sleep(5);
-      }
-    }
-  }
-
-  private onData(text: string): void {
-    this.buf += text;
-    let nl: number;
-    while ((nl = this.buf.indexOf("\n")) >= 0) {
-      const msg = JSON.parse(this.buf.slice(0, nl));
-      this.buf = this.buf.slice(nl + 1);
-      this.waiters = this.waiters.filter((w) => !w(msg));
-    }
-  }
-
-  private next(match: (m: Record<string, any>) => boolean): Promise<Record<string, any>> {
-    return new Promise((resolve) =>
-      this.waiters.push((m) => {
-        if (!match(m)) return false;
-        resolve(m);
-        return true;
-      }),
-    );
-  }
-
-  async cmd(execute: string, args?: unknown): Promise<unknown> {
-    const reply = this.next((m) => "return" in m || "error" in m);
-    this.socket.write(`${JSON.stringify({ execute, ...(args ? { arguments: args } : {}) })}\n`);
-    const m = await reply;
-    if ("error" in m) throw new Error(`${execute}: ${m.error.desc}`);
-    return m.return;
-  }
-
-  event(name: string, pred: (data: Record<string, any>) => boolean): Promise<Record<string, any>> {
-    return this.next((m) => m.event === name && pred(m.data ?? {}));
-  }
 }

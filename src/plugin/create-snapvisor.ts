@@ -45,10 +45,11 @@ export function createSnapvisor(options: SnapvisorOptions = {}): Snapvisor {
   const paths = new DataPaths(config.dataDir);
   paths.ensure();
   const db = openDb(paths.db);
+  const host = drivers ? { drivers, supervisor: undefined } : createHypervisors(config.hypervisors, logger);
   const ctx = new CoreContext({
     db,
     paths,
-    hypervisors: drivers ?? createHypervisors(config.hypervisors, logger),
+    hypervisors: host.drivers,
     config: {
       stopTimeoutMs: config.timeouts.stopMs,
       agentReadyTimeoutMs: config.timeouts.agentReadyMs,
@@ -78,6 +79,7 @@ export function createSnapvisor(options: SnapvisorOptions = {}): Snapvisor {
       if (!running) return;
       running = false;
       await stopCore(ctx);
+      await host.supervisor?.killAll(); // a VMM that could not be put into Standby
       db.$client.close();
     },
   };

@@ -20,10 +20,10 @@ test("the embedding example serves snapvisor under /vm and stops cleanly", async
     expect(await (await fetch(`${base}/vm/health`)).json()).toEqual({ status: "ok" });
     const denied = await fetch(`${base}/vm/instances`);
     expect(denied.status).toBe(401);
-    expect((await denied.json()).code).toBe("unauthorized");
+    expect(((await denied.json()) as { code: string }).code).toBe("unauthorized");
     const ok = await fetch(`${base}/vm/instances`, { headers: { authorization: `Bearer ${token}` } });
-    expect(await ok.json()).toEqual([]);
-    const doc = await (await fetch(`${base}/vm/openapi.json`, { headers: { authorization: `Bearer ${token}` } })).json();
+    expect((await ok.json()) as unknown[]).toEqual([]);
+    const doc: any = await (await fetch(`${base}/vm/openapi.json`, { headers: { authorization: `Bearer ${token}` } })).json();
     expect(doc.paths["/instances"]).toBeDefined();
     child.kill("SIGTERM");
     expect(await child.exited).toBe(0);

@@ -1,0 +1,50 @@
+// Which accelerator QEMU uses. `auto` picks KVM only where it can run a stock kernel: the CPU has hardware
+// virtualisation, /dev/kvm opens read-write, and the KVM is not kvm-pvm, the software nested hypervisor of our
+// development machines that dies on a stock kernel (qemu-notes.md §1). Everything else runs under TCG.
+import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
+
+export const ACCEL_MODES = ["auto", "kvm", "tcg"] as const;
+export type AccelMode = (typeof ACCEL_MODES)[number];
+export type Accel = "kvm" | "tcg";
+
+export interface HostVirtualisation {
+  /** /proc/cpuinfo lists vmx (Intel) or svm (AMD). */
+  cpuHasVirtualisation: boolean;
+  kvmOpensReadWrite: boolean;
+  /** /sys/module/kvm_pvm exists: KVM is PVM's software nesting. */
+  kvmIsPvm: boolean;
+}
+
+export const HOST_PATHS = { cpuinfo: "/proc/cpuinfo", kvm: "/dev/kvm", kvmPvm: "/sys/module/kvm_pvm" };
+
+export function probeHost(paths = HOST_PATHS): HostVirtualisation {
+  let cpuinfo = "";
+  try {
+    cpuinfo = readFileSync(paths.cpuinfo, "utf8");
+  } catch {}
+  let kvmOpensReadWrite = false;
+  try {
+    closeSync(openSync(paths.kvm, "r+"));
+    kvmOpensReadWrite = true;
+  } catch {}
+  return {
+    cpuHasVirtualisation: /^flags\s*:.*\b(vmx|svm)\b/m.test(cpuinfo),
+    kvmOpensReadWrite,
+    kvmIsPvm: existsSync(paths.kvmPvm),
+  };
+}
+
+export function kvmUsable(host: HostVirtualisation): boolean {
+  return host.cpuHasVirtualisation && host.kvmOpensReadWrite && !host.kvmIsPvm;
+}
+
+/** A forced mode is taken as asked; the operator knows their host. */
+export function chooseAccel(mode: AccelMode, host: HostVirtualisation): Accel {
+  if (mode !== "auto") return mode;
+  return kvmUsable(host) ? "kvm" : "tcg";
+}
+
+/** `-cpu max` under TCG: every feature TCG emulates; `host` under KVM: the real CPU's features. */
+export function accelArgs(accel: Accel): string[] {
+  return accel === "kvm" ? ["-accel", "kvm", "-cpu", "host"] : ["-accel", "tcg,thread=multi", "-cpu", "max"];
+}

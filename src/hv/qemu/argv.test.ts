@@ -1,0 +1,79 @@
+import { describe, expect, test } from "bun:test";
+import type { VmConfig } from "../hypervisor.ts";
+import { incomingArgv, qemuArgv, qmpArg } from "./argv.ts";
+
+const MIB = 1024 * 1024;
+const TCG = { machine: "pc-q35-7.2", accel: "tcg" as const };
+
+const config: VmConfig = {
+  vcpus: 2,
+  memoryBytes: 512 * MIB,
+  kernel: "/images/default/vmlinuz",
+  initrd: "/images/default/initrd.img",
+  cmdline: "console=ttyS0 quiet panic=-1",
+  disks: [
+    { path: "disk.raw", format: "raw", readonly: false },
+    { path: "/images/default/base.qcow2", format: "qcow2", readonly: true },
+  ],
+  guestAgent: true,
+};
+
+/** The value following each occurrence of `flag`. */
+function values(argv: string[], flag: string): string[] {
+  return argv.flatMap((arg, i) => (arg === flag ? [argv[i + 1]!] : []));
+}
+
+describe("qemuArgv", () => {
+  test("builds the full command line for a cold boot", () => {
+    expect(qemuArgv(config, "/data/guests/a", TCG)).toEqual([
+      "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+      "-M", "pc-q35-7.2",
+      "-accel", "tcg,thread=multi", "-cpu", "max",
+      "-smp", "2", "-m", "512M",
+      "-kernel", "/images/default/vmlinuz",
+      "-initrd", "/images/default/initrd.img",
+      "-append", "console=ttyS0 quiet panic=-1",
+      "-qmp", "unix:/data/guests/a/qmp.sock,server=on,wait=off",
+      "-chardev", "file,id=con,path=/data/guests/a/logs/serial.log,append=on",
+      "-serial", "chardev:con",
+      "-chardev", "socket,id=agent,path=/data/guests/a/agent.sock,server=on,wait=off",
+      "-serial", "chardev:agent",
+      "-drive", "file=/data/guests/a/disk.raw,format=raw,if=none,id=d0,cache=writeback",
+      "-device", "virtio-blk-pci,drive=d0",
+      "-drive", "file=/images/default/base.qcow2,format=qcow2,if=none,id=d1,cache=writeback,read-only=on",
+      "-device", "virtio-blk-pci,drive=d1",
+    ]);
+  });
+
+  test("KVM uses the host CPU", () => {
+    const argv = qemuArgv(config, "/g", { machine: "pc-q35-7.2", accel: "kvm" });
+    expect(values(argv, "-accel")).toEqual(["kvm"]);
+    expect(values(argv, "-cpu")).toEqual(["host"]);
+  });
+
+  test("without agent or initrd, those options are absent", () => {
+    const argv = qemuArgv({ ...config, guestAgent: false, initrd: undefined, disks: [] }, "/g", TCG);
+    expect(values(argv, "-serial")).toEqual(["chardev:con"]);
+    expect(argv).not.toContain("-initrd");
+    expect(argv).not.toContain("-drive");
+  });
+
+  test("restore has the same hardware in the same order; only paths differ, plus -incoming defer", () => {
+    const start = qemuArgv(config, "/data/guests/a", TCG);
+    const restore = incomingArgv(config, "/data/guests/b", TCG);
+    expect(restore.slice(-2)).toEqual(["-incoming", "defer"]);
+    expect(restore.slice(0, -2).map((arg) => arg.replaceAll("/data/guests/b", "/data/guests/a"))).toEqual(start);
+  });
+
+  test("commas in paths are doubled inside option lists", () => {
+    const argv = qemuArgv({ ...config, disks: [{ path: "d,1.raw", format: "raw", readonly: false }] }, "/g,x", TCG);
+    expect(values(argv, "-qmp")).toEqual(["unix:/g,,x/qmp.sock,server=on,wait=off"]);
+    expect(values(argv, "-drive")).toEqual(["file=/g,,x/d,,1.raw,format=raw,if=none,id=d0,cache=writeback"]);
+    expect(qmpArg("/g,x")).toBe("unix:/g,,x/qmp.sock,server=on,wait=off");
+  });
+
+  test("memory must be whole MiB", () => {
+    expect(() => qemuArgv({ ...config, memoryBytes: 512 * MIB + 1 }, "/g", TCG)).toThrow(/whole MiB/);
+    expect(() => qemuArgv({ ...config, memoryBytes: 0 }, "/g", TCG)).toThrow(/whole MiB/);
+  });
+});

@@ -1,0 +1,88 @@
+// Pure translation of a VmConfig and a guest dir into QEMU's command line. Start and restore build the same
+// device list in the same order (a migration stream only loads into identical virtual hardware); only the paths
+// differ, and restore appends `-incoming defer`.
+import { isAbsolute, join } from "node:path";
+import { HypervisorError, type GuestLayout, type VmConfig } from "../hypervisor.ts";
+import { accelArgs, type Accel } from "./accel.ts";
+
+export const QEMU_LAYOUT: GuestLayout = {
+  controlSocket: "qmp.sock",
+  agentSocket: "agent.sock",
+  serialLog: "logs/serial.log",
+};
+
+/** The machine a VM runs on: kept with every snapshot, since a restore must use the same. */
+export type QemuMachine = {
+  /** A versioned machine type (`pc-q35-7.2`): versioned types load across QEMU versions. */
+  machine: string;
+  accel: Accel;
+};
+
+const MIB = 1024 * 1024;
+
+/** QEMU option lists separate by commas; a literal comma in a value is written twice. */
+function optValue(value: string): string {
+  return value.replaceAll(",", ",,");
+}
+
+/** The `-qmp` value; also how an adopted process is recognised as the VMM of `dir`. */
+export function qmpArg(dir: string): string {
+  return `unix:${optValue(join(dir, QEMU_LAYOUT.controlSocket))},server=on,wait=off`;
+}
+
+export function qemuArgv(config: VmConfig, dir: string, machine: QemuMachine): string[] {
+  const memoryMiB = config.memoryBytes / MIB;
+  if (!Number.isInteger(memoryMiB) || memoryMiB < 1) {
+    throw new HypervisorError("not_supported", `QEMU needs guest memory in whole MiB, got ${config.memoryBytes} bytes`);
+  }
+  const argv = [
+    "-nodefaults",
+    "-no-user-config",
+    "-display",
+    "none",
+    "-no-reboot",
+    "-M",
+    machine.machine,
+    ...accelArgs(machine.accel),
+    "-smp",
+    String(config.vcpus),
+    "-m",
+    `${memoryMiB}M`,
+    "-kernel",
+    config.kernel,
+    ...(config.initrd === undefined ? [] : ["-initrd", config.initrd]),
+    "-append",
+    config.cmdline,
+    "-qmp",
+    qmpArg(dir),
+    // append=on: a restored VM's console continues the same log instead of truncating it.
+    "-chardev",
+    `file,id=con,path=${optValue(join(dir, QEMU_LAYOUT.serialLog))},append=on`,
+    "-serial",
+    "chardev:con",
+  ];
+  if (config.guestAgent) {
+    argv.push(
+      "-chardev",
+      `socket,id=agent,path=${optValue(join(dir, QEMU_LAYOUT.agentSocket!))},server=on,wait=off`,
+      "-serial",
+      "chardev:agent",
+    );
+  }
+  config.disks.forEach((disk, i) => {
+    const file = isAbsolute(disk.path) ? disk.path : join(dir, disk.path);
+    const readOnly = disk.readonly ? ",read-only=on" : "";
+    argv.push(
+      "-drive",
+      `file=${optValue(file)},format=${disk.format},if=none,id=d${i},cache=writeback${readOnly}`,
+      "-device",
+      `virtio-blk-pci,drive=d${i}`,
+    );
+  });
+  return argv;
+}
+
+/** Restore: the same hardware, waiting for `migrate-incoming` instead of booting. */
+export function incomingArgv(config: VmConfig, dir: string, machine: QemuMachine): string[] {
+  return [...qemuArgv(config, dir, machine), "-incoming", "defer"];
+}

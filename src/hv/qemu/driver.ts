@@ -1,0 +1,183 @@
+// The QEMU driver: cold boot, restore from a snapshot dir (same hardware + `-incoming defer` + migrate-incoming),
+// adoption of VMMs left by an earlier server process. Snapshots are QEMU migration streams written by QemuVm.
+import { mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { HypervisorError, type Capabilities, type GuestLayout, type Hypervisor, type StartRequest } from "../hypervisor.ts";
+import { QmpClient, type QmpGreeting } from "../qmp-client.ts";
+import { VmmSupervisor, vmmLogTail, type VmmProcess } from "../vmm-process.ts";
+import { chooseAccel, kvmUsable, probeHost, type AccelMode, type HostVirtualisation } from "./accel.ts";
+import { QEMU_LAYOUT, incomingArgv, qemuArgv, qmpArg, type QemuMachine } from "./argv.ts";
+import { MAX_MIGRATION_BANDWIDTH, MEMORY_FILE, QemuVm, inStep } from "./qemu-vm.ts";
+import { LAUNCH_RECORD, SNAPSHOT_RECORD, readRecord, rebaseDisks, restoreRefusal, savedVm, writeRecord, type QemuSavedVm } from "./saved-vm.ts";
+import { QemuBinary, qemuVersionOf } from "./version.ts";
+
+export const QEMU_DEFAULT_BINARY = "qemu-system-x86_64";
+/** Pinned and versioned: a snapshot then loads into later QEMU versions too (qemu-notes.md §5). */
+export const QEMU_DEFAULT_MACHINE = "pc-q35-7.2";
+/** From spawn until QMP answers (measured ~50 ms; generous for loaded CI machines). */
+export const QMP_READY_TIMEOUT_MS = 10_000;
+/** Pause between attempts while QEMU has not created its QMP socket yet. */
+export const QMP_CONNECT_RETRY_MS = 10;
+
+export const QEMU_CAPABILITIES: Capabilities = { snapshot: true, standby: true, fork: true, pause: true, hotplugMemory: false };
+
+/** The part of a logger the driver writes to (core's Logger fits). */
+export interface DriverLogger {
+  info(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export interface QemuDriverOptions {
+  binary?: string;
+  accel?: AccelMode;
+  machine?: string;
+  logger?: DriverLogger;
+  /** Shared with the other drivers so that one killAll() ends every VMM of the server; its own by default. */
+  supervisor?: VmmSupervisor;
+}
+
+export class QemuDriver implements Hypervisor {
+  readonly type = "qemu" as const;
+  readonly capabilities = QEMU_CAPABILITIES;
+  readonly memoryFile = MEMORY_FILE;
+  private readonly binary: QemuBinary;
+  private readonly accel: AccelMode;
+  private readonly machine: string;
+  private readonly logger?: DriverLogger;
+  private readonly supervisor: VmmSupervisor;
+  private host?: HostVirtualisation;
+
+  constructor(options: QemuDriverOptions = {}) {
+    this.binary = new QemuBinary(options.binary ?? QEMU_DEFAULT_BINARY);
+    this.accel = options.accel ?? "auto";
+    this.machine = options.machine ?? QEMU_DEFAULT_MACHINE;
+    this.logger = options.logger;
+    this.supervisor = options.supervisor ?? new VmmSupervisor();
+  }
+
+  layout(): GuestLayout {
+    return { ...QEMU_LAYOUT };
+  }
+
+  async version(): Promise<string> {
+    return (await this.binary.version()).text;
+  }
+
+  async start(req: StartRequest): Promise<QemuVm> {
+    const version = await this.binary.version();
+    const machine: QemuMachine = { machine: this.machine, accel: chooseAccel(this.accel, this.hostVirtualisation()) };
+    const argv = qemuArgv(req.config, req.dir, machine);
+    return this.launch(req.dir, savedVm(version.text, req.config, { ...machine, argv }), "start");
+  }
+
+  /** Rebuilds the hardware from the snapshot's own record (not `req.config`): the memory only loads into that. */
+  async restore(req: StartRequest & { snapshotDir: string }): Promise<QemuVm> {
+    const saved = await this.checkRestorable(req.snapshotDir);
+    const machine: QemuMachine = { machine: saved.detail.machine, accel: saved.detail.accel };
+    const argv = incomingArgv(saved.config, req.dir, machine);
+    const vm = await this.launch(req.dir, savedVm(await this.version(), saved.config, { ...machine, argv }), "restore");
+    try {
+      await vm.load(join(req.snapshotDir, MEMORY_FILE));
+    } catch (err) {
+      await vm.kill();
+      throw await explained("restore: load snapshot", err, req.dir);
+    }
+    return vm;
+  }
+
+  async checkRestorable(snapshotDir: string): Promise<QemuSavedVm> {
+    const saved = await readRecord(join(snapshotDir, SNAPSHOT_RECORD));
+    const [version, machines] = await Promise.all([this.binary.version(), this.binary.machines()]);
+    const refusal = restoreRefusal(saved, { version: version.text, machines, kvmUsable: kvmUsable(this.hostVirtualisation()) });
+    if (refusal) throw new HypervisorError("incompatible", refusal);
+    return saved;
+  }
+
+  /** Restore rebuilds every guest-dir path from its own dir; only disks named by absolute path need moving. */
+  async prepareFork(snapshotDir: string, fromDir: string, toDir: string): Promise<void> {
+    const path = join(snapshotDir, SNAPSHOT_RECORD);
+    const saved = await readRecord(path);
+    const config = rebaseDisks(saved.config, fromDir, toDir);
+    if (JSON.stringify(config) !== JSON.stringify(saved.config)) await writeRecord(path, { ...saved, config });
+  }
+
+  /**
+   * Adopts the QEMU of `dir` if `pid` is still it. One that is ours but cannot be driven (no QMP, no launch
+   * record) is ended rather than left running unmanaged.
+   */
+  async attach(dir: string, pid: number): Promise<QemuVm | null> {
+    const qmp = qmpArg(dir);
+    const proc = this.supervisor.adopt(pid, (cmdline) => cmdline.some((arg, i) => arg === qmp && cmdline[i - 1] === "-qmp"));
+    if (!proc) return null;
+    try {
+      const record = await readRecord(join(dir, LAUNCH_RECORD));
+      const { client, greeting } = await connectQmp(dir, proc);
+      return new QemuVm(proc, client, qemuVersionOf(greeting.version.qemu), record);
+    } catch (err) {
+      await proc.stop();
+      throw await explained("attach", err, dir);
+    }
+  }
+
+  /** Ends every VMM of this driver's supervisor (server exit). */
+  async killAll(): Promise<void> {
+    await this.supervisor.killAll();
+  }
+
+  private async launch(dir: string, record: QemuSavedVm, step: string): Promise<QemuVm> {
+    let proc: VmmProcess;
+    let startedAt: number;
+    try {
+      await mkdir(join(dir, "logs"), { recursive: true });
+      // A stale socket would let us talk to nothing (or to a previous VMM) instead of the one we start.
+      await Promise.all([QEMU_LAYOUT.controlSocket, QEMU_LAYOUT.agentSocket!].map((s) => rm(join(dir, s), { force: true })));
+      await writeRecord(join(dir, LAUNCH_RECORD), record);
+      startedAt = performance.now();
+      proc = this.supervisor.spawn([this.binary.path, ...record.detail.argv], dir);
+    } catch (err) {
+      throw inStep(`${step}: spawn QEMU`, err);
+    }
+    try {
+      const { client, greeting } = await connectQmp(dir, proc);
+      await client.execute("migrate-set-parameters", { "max-bandwidth": MAX_MIGRATION_BANDWIDTH });
+      await client.execute("migrate-set-capabilities", { capabilities: [{ capability: "events", state: true }] });
+      this.logger?.info("QEMU ready", { step, dir, pid: proc.pid, qmpReadyMs: Math.round(performance.now() - startedAt) });
+      return new QemuVm(proc, client, qemuVersionOf(greeting.version.qemu), record);
+    } catch (err) {
+      await proc.kill();
+      throw await explained(step, err, dir);
+    }
+  }
+
+  private hostVirtualisation(): HostVirtualisation {
+    this.host ??= probeHost();
+    return this.host;
+  }
+}
+
+/** Connects to the QMP socket of `dir` as soon as QEMU has created it; a QEMU that dies first is an error. */
+async function connectQmp(dir: string, proc: VmmProcess): Promise<{ client: QmpClient; greeting: QmpGreeting }> {
+  const socket = join(dir, QEMU_LAYOUT.controlSocket);
+  const deadline = performance.now() + QMP_READY_TIMEOUT_MS;
+  for (;;) {
+    if (proc.hasExited()) {
+      throw new HypervisorError("failed", `QEMU exited (code ${await proc.exited}) before its QMP socket was ready`);
+    }
+    try {
+      return await QmpClient.connect(socket);
+    } catch (err) {
+      // "gone": no socket yet, or refused; anything else (a greeting timeout, an error reply) is final.
+      if (!(err instanceof HypervisorError && err.kind === "gone")) throw err;
+      if (performance.now() > deadline) {
+        throw new HypervisorError("timeout", `QMP socket ${socket} not ready within ${QMP_READY_TIMEOUT_MS} ms: ${err.message}`);
+      }
+    }
+    await Promise.race([Bun.sleep(QMP_CONNECT_RETRY_MS), proc.exited]);
+  }
+}
+
+/** Names the step and quotes what QEMU printed in this run (its reason for dying, usually). */
+async function explained(step: string, err: unknown, dir: string): Promise<HypervisorError> {
+  const tail = await vmmLogTail(dir);
+  const error = inStep(step, err);
+  return tail ? new HypervisorError(error.kind, `${error.message}\nQEMU log:\n${tail}`, { cause: err }) : error;
+}

@@ -1,0 +1,181 @@
+// One running QEMU, driven over QMP: pause/resume, state, snapshot by migrating to a file, loading such a file
+// into a VMM started with `-incoming defer`, and ending the process.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { fsyncFile } from "../../store/atomic.ts";
+import { HypervisorError, type RunningVm, type VmState } from "../hypervisor.ts";
+import type { QmpClient } from "../qmp-client.ts";
+import type { VmmProcess } from "../vmm-process.ts";
+import { SNAPSHOT_RECORD, writeRecord, type QemuSavedVm } from "./saved-vm.ts";
+import { supportsFileMigration, type QemuVersion } from "./version.ts";
+
+export const MEMORY_FILE = "memory";
+/** Upper bound for writing or loading guest memory (~0.2 s per GiB measured; slow disks and big guests vary). */
+export const MIGRATION_TIMEOUT_MS = 600_000;
+/** From `cont` to the RESUME event. */
+export const RESUME_TIMEOUT_MS = 30_000;
+/** Time a VMM gets to exit after QMP `quit` before it is signalled. */
+export const QUIT_GRACE_MS = 5_000;
+/** How often the memory file is checked while the exec: writer finishes. */
+const MEMORY_FILE_POLL_MS = 5;
+/** 1 TiB/s, i.e. unlimited: QEMU 7.2's default of 128 MiB/s makes a standby ~5x slower (qemu-notes.md §3). */
+export const MAX_MIGRATION_BANDWIDTH = 1024 ** 4;
+
+const MIGRATION_ENDS = new Set(["completed", "failed", "cancelled"]);
+
+/** QMP `query-status` run states mapped to ours. */
+export function vmStateOf(status: string): VmState {
+  switch (status) {
+    case "prelaunch":
+    case "inmigrate":
+      return "created";
+    case "running":
+      return "running";
+    case "shutdown":
+    case "guest-panicked":
+    case "internal-error":
+      return "shutdown";
+    default:
+      // paused, postmigrate, finish-migrate, suspended, io-error, watchdog, debug…: not executing, resumable.
+      return "paused";
+  }
+}
+
+/** Prefixes the step that failed; errors that are not the VMM's (file system) become "failed". */
+export function inStep(step: string, err: unknown): HypervisorError {
+  const kind = err instanceof HypervisorError ? err.kind : "failed";
+  const message = err instanceof Error ? err.message : String(err);
+  return new HypervisorError(kind, `${step}: ${message}`, { cause: err });
+}
+
+function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * Where `migrate` writes. QEMU < 8.2 has no `file:` URI; its `exec:` helper may still be writing when the
+ * MIGRATION event says completed, so it writes a temp name and renames when done, and we wait for the name.
+ */
+export function outgoingUri(version: QemuVersion, memoryPath: string): string {
+  if (supportsFileMigration(version)) return `file:${memoryPath}`;
+  const partial = shellQuote(`${memoryPath}.partial`);
+  return `exec:cat > ${partial} && mv -f ${partial} ${shellQuote(memoryPath)}`;
+}
+
+/** Where `migrate-incoming` reads. Both forms only read the file (it may be hard-linked into other guests). */
+export function incomingUri(version: QemuVersion, memoryPath: string): string {
+  return supportsFileMigration(version) ? `file:${memoryPath}` : `exec:cat ${shellQuote(memoryPath)}`;
+}
+
+export class QemuVm implements RunningVm {
+  constructor(
+    private readonly process: VmmProcess,
+    private readonly qmp: QmpClient,
+    /** The running QEMU's own version (from its QMP greeting). */
+    private readonly qemuVersion: QemuVersion,
+    /** The hardware it runs: what a snapshot records. */
+    private readonly record: QemuSavedVm,
+  ) {
+    process.exited.finally(() => qmp.close());
+  }
+
+  get pid(): number {
+    return this.process.pid;
+  }
+
+  get exited(): Promise<number | null> {
+    return this.process.exited;
+  }
+
+  async state(): Promise<VmState> {
+    if (this.process.hasExited()) return "shutdown";
+    const { status } = await this.qmp.execute<{ status: string }>("query-status");
+    return vmStateOf(status);
+  }
+
+  async pause(): Promise<void> {
+    await this.qmp.execute("stop");
+  }
+
+  async resume(): Promise<void> {
+    await this.qmp.execute("cont");
+  }
+
+  /** A running VM is stopped first (it stays stopped: resume() or end it). */
+  async snapshot(dir: string): Promise<void> {
+    try {
+      const { status } = await this.qmp.execute<{ status: string }>("query-status");
+      if (status === "running") await this.qmp.execute("stop");
+      else if (vmStateOf(status) !== "paused") throw new HypervisorError("failed", `the VM is ${status}, not paused`);
+      const memory = join(dir, MEMORY_FILE);
+      await this.migrate("migrate", outgoingUri(this.qemuVersion, memory));
+      await this.awaitFile(memory);
+      await fsyncFile(memory);
+      await writeRecord(join(dir, SNAPSHOT_RECORD), { ...this.record, version: this.qemuVersion.text });
+    } catch (err) {
+      throw inStep("snapshot", err);
+    }
+  }
+
+  /** Loads guest memory and device state into this VMM (started with `-incoming defer`) and resumes it. */
+  async load(memoryPath: string): Promise<void> {
+    await this.migrate("migrate-incoming", incomingUri(this.qemuVersion, memoryPath));
+    // The source was stopped, so the loaded VM comes up paused (qemu-notes.md §3).
+    const since = this.qmp.eventCursor();
+    await this.qmp.execute("cont");
+    await this.qmp.waitEvent("RESUME", undefined, RESUME_TIMEOUT_MS, since);
+  }
+
+  /**
+   * ACPI power-off only reaches a running guest that handles it (our busybox guest does not: it then takes the
+   * whole `timeoutMs`); a paused VM, e.g. after a snapshot, cannot react, so it gets `quit` at once. Whatever
+   * is left after `quit` is signalled away.
+   */
+  async shutdown(timeoutMs: number): Promise<void> {
+    try {
+      const { status } = await this.qmp.execute<{ status: string }>("query-status");
+      if (status === "running") {
+        await this.qmp.execute("system_powerdown");
+        await this.exitsWithin(timeoutMs);
+      }
+      if (!this.process.hasExited()) {
+        await this.qmp.execute("quit");
+        await this.exitsWithin(QUIT_GRACE_MS);
+      }
+    } catch {
+      // QMP unusable (QEMU hung or already gone): signals still work.
+    }
+    await this.process.stop();
+    this.qmp.close();
+  }
+
+  async kill(): Promise<void> {
+    this.qmp.close();
+    await this.process.kill();
+  }
+
+  private async migrate(command: "migrate" | "migrate-incoming", uri: string): Promise<void> {
+    const since = this.qmp.eventCursor();
+    await this.qmp.execute(command, { uri });
+    const end = await this.qmp.waitEvent("MIGRATION", (d) => MIGRATION_ENDS.has(String(d.status)), MIGRATION_TIMEOUT_MS, since);
+    if (end.data.status === "completed") return;
+    const info = await this.qmp.execute<{ "error-desc"?: string }>("query-migrate").catch(() => ({ "error-desc": undefined }));
+    throw new HypervisorError("failed", `${command}: ${info["error-desc"] ?? `migration ${String(end.data.status)}`}`);
+  }
+
+  private async awaitFile(path: string): Promise<void> {
+    const deadline = performance.now() + MIGRATION_TIMEOUT_MS;
+    while (!existsSync(path)) {
+      if (this.process.hasExited() || performance.now() > deadline) {
+        throw new HypervisorError("failed", `${path} was not completed by QEMU's writer`);
+      }
+      await Bun.sleep(MEMORY_FILE_POLL_MS);
+    }
+  }
+
+  private async exitsWithin(ms: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.process.exited, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
+  }
+}
