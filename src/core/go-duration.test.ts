@@ -79,6 +79,8 @@ const invalidCases: [string, string][] = [
   ["\uFFFD", `time: invalid duration "\\xef\\xbf\\xbd"`],
   ["\uFFFD hello \uFFFD world", `time: invalid duration "\\xef\\xbf\\xbd hello \\xef\\xbf\\xbd world"`],
   ["1\u00e9", `time: unknown unit "\\xc3\\xa9" in duration "1\\xc3\\xa9"`],
+  ["1constructor", `time: unknown unit "constructor" in duration "1constructor"`],
+  ["1__proto__", `time: unknown unit "__proto__" in duration "1__proto__"`],
   ['1"', `time: unknown unit "\\"" in duration "1\\""`],
   // Overflow.
   ["9223372036854775810ns", `time: invalid duration "9223372036854775810ns"`],

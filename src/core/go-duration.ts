@@ -19,16 +19,17 @@ const MICROSECOND = 1000n * NANOSECOND;
 const MILLISECOND = 1000n * MICROSECOND;
 const SECOND = 1000n * MILLISECOND;
 
-const UNITS: Record<string, bigint> = {
-  ns: NANOSECOND,
-  us: MICROSECOND,
-  "\u00b5s": MICROSECOND, // micro sign
-  "\u03bcs": MICROSECOND, // Greek small letter mu
-  ms: MILLISECOND,
-  s: SECOND,
-  m: 60n * SECOND,
-  h: 3600n * SECOND,
-};
+// A Map, not an object literal, so a unit such as "constructor" is unknown rather than found on the prototype.
+const UNITS = new Map<string, bigint>([
+  ["ns", NANOSECOND],
+  ["us", MICROSECOND],
+  ["\u00b5s", MICROSECOND], // micro sign
+  ["\u03bcs", MICROSECOND], // Greek small letter mu
+  ["ms", MILLISECOND],
+  ["s", SECOND],
+  ["m", 60n * SECOND],
+  ["h", 3600n * SECOND],
+]);
 
 /** Parses a Go duration into milliseconds (fractional below 1 ms: "1.5us" is 0.0015). */
 export function parseGoDuration(s: string): number {
@@ -89,7 +90,7 @@ export function parseGoDurationNs(orig: string): bigint {
     if (i === 0) throw new GoDurationError(`time: missing unit in duration ${quote(orig)}`);
     const u = s.slice(0, i);
     s = s.slice(i);
-    const unit = UNITS[u];
+    const unit = UNITS.get(u);
     if (unit === undefined) throw new GoDurationError(`time: unknown unit ${quote(u)} in duration ${quote(orig)}`);
 
     if (v > MAGNITUDE_MAX / unit) throw invalid();
