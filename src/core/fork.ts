@@ -12,7 +12,7 @@ import { copyGuestDir } from "./guest-copy.ts";
 import { getImage } from "./images.ts";
 import { deleteInstance } from "./instance-delete.ts";
 import { bootInstance } from "./instance-start.ts";
-import { describeInstance, guestDir, loadInstance, standbyDir, type InstanceView } from "./instance-view.ts";
+import { describeInstance, guestDir, hasStandbyFiles, loadInstance, standbyDir, type InstanceView } from "./instance-view.ts";
 import { awaitGuestReady } from "./readiness.ts";
 import { resumeFromStandby } from "./restore.ts";
 import { storedMetadataOf, type StoredMetadata } from "./snapshot-create.ts";
@@ -136,7 +136,7 @@ async function materializeFork(
   const dir = guestDir(ctx, forkId);
   try {
     await copyGuestDir(hv, from, staging, "fork");
-    await hv.prepareFork(join(staging, GUEST_FILES.standbyDir), from, dir);
+    if (hasStandbyFiles(staging)) await hv.prepareFork(join(staging, GUEST_FILES.standbyDir), from, dir);
     await commitDir(staging, dir);
   } catch (err) {
     await removeTree(staging);

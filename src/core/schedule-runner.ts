@@ -79,8 +79,9 @@ export class ScheduleRunner {
     };
 
     // 2. Take the snapshot, its kind chosen by the instance's state.
-    const instance = ctx.instances.get(instanceId);
-    if (instance && instance.rowState === "ready") {
+    const row = ctx.instances.get(instanceId);
+    const instance = row?.rowState === "deleting" ? undefined : row;
+    if (instance) {
       const { state } = await instanceState(ctx, instance);
       const kind = state === "Stopped" ? "Stopped" : state === "Running" || state === "Initializing" || state === "Standby" ? "Standby" : undefined;
       if (!kind) {

@@ -5,8 +5,8 @@ import { ensureDefaultImage } from "./images.ts";
 import { reconcileAtStartup } from "./startup-reconcile.ts";
 
 export async function startCore(ctx: CoreContext): Promise<void> {
-  ctx.paths.ensure();
   await reconcileAtStartup(ctx);
+  ctx.paths.ensure(); // reconciliation empties tmp/ by removing it
   await ensureDefaultImage(ctx);
   await ctx.compression.resumeAfterRestart();
   ctx.scheduler?.start();

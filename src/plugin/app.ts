@@ -1,5 +1,6 @@
 // The Hono app: routes, validation errors, auth, /openapi.json, /docs, JSON 404s.
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
 import type { CoreContext } from "../core/context.ts";
 import { authMiddleware } from "./auth.ts";
 import { DOCS_PAGE } from "./docs-page.ts";
@@ -27,6 +28,20 @@ const health = createRoute({
   responses: { 200: jsonResponse(z.object({ status: z.literal("ok") }).openapi("Health"), "The service is up") },
 });
 
+/** Actions whose body is optional (reference §3.8: an empty standby body is `{}`). */
+const OPTIONAL_BODY = /\/instances\/[^/]+\/(start|stop|standby|restore)$/;
+
+/** Every other POST/PUT needs a body, even when `{}` would be valid (reference §9: "request body is required"). */
+const requireBody: MiddlewareHandler = async (c, next) => {
+  const method = c.req.method;
+  if ((method === "POST" || method === "PUT") && !OPTIONAL_BODY.test(c.req.path)) {
+    if (c.req.raw.body === null || c.req.header("content-length") === "0") {
+      return errorResponse(c, 400, "invalid_request", "request body is required");
+    }
+  }
+  return next();
+};
+
 export function buildApp(ctx: CoreContext, opts: AppOptions = {}) {
   const app = new OpenAPIHono<Env>({
     defaultHook: (result, c) => {
@@ -42,6 +57,7 @@ export function buildApp(ctx: CoreContext, opts: AppOptions = {}) {
   app.notFound((c) => errorResponse(c, 404, "not_found", `no route for ${c.req.method} ${c.req.path}`));
   app.use("*", requestMetrics(ctx.metrics));
   app.use("*", authMiddleware(opts.authToken));
+  app.use("*", requireBody);
 
   app.openapi(health, (c) => c.json({ status: "ok" as const }, 200));
   instanceRoutes(app, ctx);
