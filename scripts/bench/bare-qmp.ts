@@ -17,6 +17,7 @@ export class BareQmp {
         await q.next((m) => "QMP" in m);
         await q.cmd("qmp_capabilities");
         await q.cmd("migrate-set-parameters", { "max-bandwidth": 1099511627776 });
+        await q.cmd("migrate-set-capabilities", { capabilities: [{ capability: "events", state: true }] });
         return q;
       } catch (err) {
         if (i > 500) throw err;

@@ -1,7 +1,7 @@
 // POST /instances/{id}/restore (reference §4.3): a fresh VMM loads the standby memory and resumes; the guest
 // continues where it stopped. The standby files are dropped only once the guest is ready again, so a failed
 // restore leaves the instance in Standby with nothing lost.
-import { removeTree } from "../store/atomic.ts";
+import { discardTree } from "../store/atomic.ts";
 import type { CoreContext } from "./context.ts";
 import { inStep, invalidState } from "./errors.ts";
 import { hypervisorFor } from "./hypervisor-lookup.ts";
@@ -45,6 +45,6 @@ export async function resumeFromStandby(ctx: CoreContext, id: string, operation:
     });
     throw err;
   }
-  await removeTree(snapshotDir);
+  await discardTree(snapshotDir, ctx.paths.tmpDir);
   return describeInstance(ctx, ctx.instances.get(id)!);
 }

@@ -81,3 +81,18 @@ async function fsyncDirTree(dir: string): Promise<void> {
 export async function removeTree(path: string): Promise<void> {
   await rm(path, { recursive: true, force: true });
 }
+
+/**
+ * Makes `path` disappear at once (a rename into `tmpRoot`, same filesystem) and frees its blocks in the
+ * background, off the caller's latency. A crash before the removal leaves it in tmp/, which start-up clears.
+ */
+export async function discardTree(path: string, tmpRoot: string): Promise<void> {
+  const parked = join(tmpRoot, `discard-${randomUUID()}`);
+  try {
+    await rename(path, parked);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw err;
+  }
+  void removeTree(parked);
+}
