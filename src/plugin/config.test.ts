@@ -1,0 +1,43 @@
+// Configuration: defaults, file < env < options, validation at start-up (reference §7.1 item 26).
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConfigError, loadConfig, serverCompressionDefault } from "./config.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "sv-config-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("loadConfig", () => {
+  test("defaults", () => {
+    const c = loadConfig({}, {});
+    expect(c.dataDir).toBe(join(process.cwd(), "data"));
+    expect(c.hypervisors.qemu).toEqual({ binary: "qemu-system-x86_64", accel: "auto", machine: "pc-q35-7.2" });
+    expect(c.scheduler).toEqual({ enabled: true, tickSeconds: 60 });
+    expect(serverCompressionDefault(c)).toBeUndefined(); // disabled = absent
+  });
+
+  test("file < environment < options", () => {
+    const yaml = join(dir, "c.yaml");
+    writeFileSync(yaml, "dataDir: /srv/from-file\nlogLevel: warn\nscheduler:\n  tickSeconds: 30\ncompressionDefault:\n  enabled: true\n  algorithm: lz4\n");
+    const env = { SNAPVISOR_DATA_DIR: "/srv/from-env", SNAPVISOR__SCHEDULER__TICK_SECONDS: "5", SNAPVISOR__HYPERVISORS__QEMU__ACCEL: "tcg" };
+    const c = loadConfig({ configFile: yaml, logLevel: "debug" }, env);
+    expect(c.dataDir).toBe("/srv/from-env");
+    expect(c.logLevel).toBe("debug");
+    expect(c.scheduler.tickSeconds).toBe(5);
+    expect(c.hypervisors.qemu.accel).toBe("tcg");
+    expect(serverCompressionDefault(c)).toEqual({ enabled: true, algorithm: "lz4", level: 0 });
+    const json = join(dir, "c.json");
+    writeFileSync(json, JSON.stringify({ listen: "127.0.0.1:7070" }));
+    expect(loadConfig({}, { SNAPVISOR_CONFIG: json }).listen).toBe("127.0.0.1:7070");
+  });
+
+  test("invalid values fail at start-up with the field named (item 26)", () => {
+    expect(() => loadConfig({ compressionDefault: { enabled: true, algorithm: "brotli" } }, {})).toThrow(ConfigError);
+    expect(() => loadConfig({ compressionDefault: { enabled: true, algorithm: "brotli" } }, {})).toThrow(/compressionDefault/);
+    expect(() => loadConfig({}, { SNAPVISOR__HYPERVISORS__QEMU__ACCEL: "hvf" })).toThrow(/hypervisors.qemu.accel/);
+    expect(() => loadConfig({ configFile: join(dir, "missing.yaml") }, {})).toThrow(/does not exist/);
+    writeFileSync(join(dir, "bad.json"), "{");
+    expect(() => loadConfig({ configFile: join(dir, "bad.json") }, {})).toThrow(ConfigError);
+  });
+});

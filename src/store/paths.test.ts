@@ -1,0 +1,26 @@
+// Ids never become paths unless they are one safe component, and every socket path fits sun_path.
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { DataPaths, isSafeId, MAX_SOCKET_PATH, UnsafePathError } from "./paths.ts";
+
+describe("paths", () => {
+  test("only single safe components are accepted as ids", () => {
+    for (const bad of ["", ".", "..", "a/b", "/abs", "../x", "A", "1abc", "a b", "a\u0000b", "x".repeat(64)]) {
+      expect(isSafeId(bad)).toBe(false);
+    }
+    expect(isSafeId("lb6c4w2jd0yq1x8m3n5p7r9t")).toBe(true);
+    const p = new DataPaths("/data");
+    expect(() => p.snapshot("..")).toThrow(UnsafePathError);
+    expect(() => p.guest("a/../../etc")).toThrow(UnsafePathError);
+    expect(p.snapshotGuest("abc")).toBe("/data/snapshots/abc/guest");
+  });
+
+  test("guest sockets stay under the 108-byte Unix limit for a data dir of up to 50 characters", () => {
+    const root = `/${"d".repeat(49)}`;
+    const guest = new DataPaths(root).guest("x".repeat(24));
+    for (const socket of ["qmp.sock", "agent.sock", "api.sock"]) {
+      expect(Buffer.byteLength(join(guest, socket))).toBeLessThanOrEqual(MAX_SOCKET_PATH);
+    }
+    expect(Buffer.byteLength(new DataPaths(root).socket)).toBeLessThanOrEqual(MAX_SOCKET_PATH);
+  });
+});
