@@ -24,3 +24,7 @@ describe("paths", () => {
     expect(Buffer.byteLength(new DataPaths(root).socket)).toBeLessThanOrEqual(MAX_SOCKET_PATH);
   });
 });
+
+test("a data dir too long for guest sockets is refused up front", () => {
+  expect(() => new DataPaths(`/tmp/${"d".repeat(80)}`).ensure()).toThrow(/too long/);
+});

@@ -19,6 +19,8 @@ const NAME_PATTERN = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 
 /** Unix sockets paths are limited to 107 bytes + NUL (sun_path). */
 export const MAX_SOCKET_PATH = 107;
+/** The longest socket name a driver puts in a guest dir (QEMU agent.sock, CH/FC api.sock are shorter). */
+const LONGEST_SOCKET_NAME = "agent.sock";
 
 /** True when `value` can be a single path component naming a stored object. Anything else is "not found". */
 export function isSafeId(value: string): boolean {
@@ -32,8 +34,13 @@ export function isSafeName(value: string): boolean {
 export class DataPaths {
   constructor(readonly root: string) {}
 
-  /** Creates the top-level dirs (0700: guests' memory and disks are private to the service user). */
+  /** Creates the top-level dirs (0700: guests' memory and disks are private to the service user). Refuses a
+   * root so long that a guest's control sockets would not fit in sun_path. */
   ensure(): void {
+    const longest = join(this.guestsDir, "x".repeat(24), LONGEST_SOCKET_NAME);
+    if (Buffer.byteLength(longest) > MAX_SOCKET_PATH) {
+      throw new UnsafePathError(`data dir ${this.root} is too long: guest sockets would exceed ${MAX_SOCKET_PATH} bytes`);
+    }
     for (const dir of [this.root, this.imagesDir, this.guestsDir, this.snapshotsDir, this.tmpDir]) {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
     }
