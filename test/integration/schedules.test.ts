@@ -1,0 +1,63 @@
+// Scheduled snapshots of a running guest, driven by the real croner loop (1 s test tick) and a clock moved
+// forward: Standby snapshots are taken while the instance keeps running, retention keeps exactly max_count, and a
+// scheduled snapshot with a fork survives retention.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { ensureGuestImage, startService, type TestService } from "../harness.ts";
+import { bootCount, bootGuest, consoleTicks, isContinuous, vmmProcesses } from "./guest.ts";
+
+let svc: TestService;
+let offsetMs = 0;
+
+beforeAll(async () => {
+  await ensureGuestImage();
+  svc = await startService({ clock: () => new Date(Date.now() + offsetMs), scheduler: { enabled: true, tickSeconds: 1 } });
+});
+afterAll(async () => {
+  await svc.close();
+  expect(vmmProcesses(svc.dataDir)).toEqual([]);
+});
+
+/** Moves the clock past the next run and waits for the loop to commit a new snapshot; returns its id and how
+ * long the run took from the moment it was due. */
+async function nextScheduledRun(ref: string, previous: string | null): Promise<{ id: string; ms: number }> {
+  const schedule = (await svc.call("GET", `/instances/${ref}/snapshot-schedule`)).body;
+  offsetMs += new Date(schedule.next_run_at).getTime() - (Date.now() + offsetMs) + 100;
+  const due = performance.now();
+  for (;;) {
+    const s = (await svc.call("GET", `/instances/${ref}/snapshot-schedule`)).body;
+    if (s.last_error) throw new Error(`scheduled run failed: ${s.last_error}`);
+    if (s.last_snapshot_id && s.last_snapshot_id !== previous) return { id: s.last_snapshot_id, ms: performance.now() - due };
+    if (performance.now() - due > 60_000) throw new Error("no scheduled snapshot within 60 s");
+    await Bun.sleep(50);
+  }
+}
+
+test("a schedule snapshots a running instance, keeps max_count, and never deletes a referenced snapshot", async () => {
+  const { id } = await bootGuest(svc, "sched");
+  expect((await svc.call("PUT", "/instances/sched/snapshot-schedule", { interval: "1m", retention: { max_count: 2 }, name_prefix: "auto" })).status).toBe(200);
+
+  const runs: { id: string; ms: number }[] = [];
+  for (let i = 0; i < 3; i++) runs.push(await nextScheduledRun("sched", runs.at(-1)?.id ?? null));
+  console.log(`scheduled run, due → snapshot committed (includes up to 1 s of tick): ${runs.map((r) => r.ms.toFixed(0)).join(", ")} ms`);
+
+  const scheduled = (await svc.call("GET", `/snapshots?source_instance_id=${id}&tags[hypeman.scheduled]=true`)).body as { id: string; name: string; kind: string }[];
+  expect(scheduled.map((s) => s.id)).toEqual([runs[1]!.id, runs[2]!.id]);
+  for (const s of scheduled) {
+    expect(s.kind).toBe("Standby");
+    expect(s.name).toMatch(/^auto-\d{8}-\d{6}$/);
+  }
+  expect((await svc.call("GET", "/instances/sched")).body.state).toBe("Running");
+  expect(isContinuous(await consoleTicks(svc, "sched"))).toBe(true);
+  expect(await bootCount(svc, "sched")).toBe(1);
+
+  // A fork pins the oldest kept snapshot; two more runs cannot delete it.
+  const pinned = runs[1]!.id;
+  expect((await svc.call("POST", `/snapshots/${pinned}/fork`, { name: "pin", target_state: "Stopped" })).status).toBe(201);
+  runs.push(await nextScheduledRun("sched", runs.at(-1)!.id));
+  runs.push(await nextScheduledRun("sched", runs.at(-1)!.id));
+  const after = ((await svc.call("GET", `/snapshots?source_instance_id=${id}`)).body as { id: string }[]).map((s) => s.id);
+  expect(after).toContain(pinned);
+  expect(after).toContain(runs[4]!.id);
+  expect(after).toContain(runs[3]!.id);
+  expect(after).not.toContain(runs[2]!.id);
+});
