@@ -5,24 +5,15 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { silentLogger } from "../../src/core/logger.ts";
 import { allocatedSize } from "../../src/store/file-sizes.ts";
-import { createSnapvisor } from "../../src/plugin/create-snapvisor.ts";
-import { ensureGuestImage, GUEST_DIR } from "../../test/harness.ts";
+import { benchService } from "./bench-service.ts";
 import { median, printTable } from "./report.ts";
 
 const { values } = parseArgs({ options: { sizes: { type: "string", default: "1,4,8" } } });
 const SIZES = values.sizes.split(",").map(Number);
 
-await ensureGuestImage();
-const dataDir = mkdtempSync(join(tmpdir(), "sv-fanout-"));
-const sv = createSnapvisor({ dataDir, guestImageDir: GUEST_DIR, logger: silentLogger, scheduler: { enabled: false } });
-await sv.start();
-const call = async (method: string, path: string, body?: unknown): Promise<any> => {
-  const res = await sv.app.request(path, { method, ...(body ? { body: JSON.stringify(body), headers: { "content-type": "application/json" } } : {}) });
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-  return res.status === 204 ? undefined : res.json();
-};
+const svc = await benchService();
+const { call, dataDir } = svc;
 const memAvailable = () => Number(/MemAvailable:\s+(\d+)/.exec(readFileSync("/proc/meminfo", "utf8"))![1]) * 1024;
 
 try {
@@ -73,6 +64,5 @@ try {
     rows,
   );
 } finally {
-  await sv.stop();
-  rmSync(dataDir, { recursive: true, force: true });
+  await svc.close();
 }

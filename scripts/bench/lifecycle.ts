@@ -5,29 +5,21 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { silentLogger } from "../../src/core/logger.ts";
 import { readVmConfig } from "../../src/core/vm-config.ts";
 import { waitForAgent } from "../../src/hv/guest-agent.ts";
 import { chooseAccel, probeHost } from "../../src/hv/qemu/accel.ts";
 import { incomingArgv, qemuArgv } from "../../src/hv/qemu/argv.ts";
-import { createSnapvisor } from "../../src/plugin/create-snapvisor.ts";
-import { ensureGuestImage, GUEST_DIR } from "../../test/harness.ts";
+import { GUEST_DIR } from "../../test/harness.ts";
 import { BareQmp as Qmp } from "./bare-qmp.ts";
+import { benchService } from "./bench-service.ts";
 import { median, printTable } from "./report.ts";
 
 const { values } = parseArgs({ options: { rounds: { type: "string", default: "7" } } });
 const ROUNDS = Number(values.rounds);
 const MACHINE = { machine: "pc-q35-7.2", accel: chooseAccel("auto", probeHost()) };
 
-await ensureGuestImage();
-const dataDir = mkdtempSync(join(tmpdir(), "sv-bench-"));
-const sv = createSnapvisor({ dataDir, guestImageDir: GUEST_DIR, logger: silentLogger, scheduler: { enabled: false } });
-await sv.start();
-const call = async (method: string, path: string, body?: unknown): Promise<any> => {
-  const res = await sv.app.request(path, { method, ...(body ? { body: JSON.stringify(body), headers: { "content-type": "application/json" } } : {}) });
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-  return res.status === 204 ? undefined : res.json();
-};
+const svc = await benchService();
+const { call, dataDir } = svc;
 
 try {
   // --- through the API ---
@@ -91,6 +83,5 @@ try {
     ],
   );
 } finally {
-  await sv.stop();
-  rmSync(dataDir, { recursive: true, force: true });
+  await svc.close();
 }

@@ -43,9 +43,9 @@ describe("resolveCompression", () => {
   const off = normalizeCompression({ enabled: false });
 
   test("request > instance > server (item 23)", () => {
-    expect(resolveCompression(zstd4, lz4, zstd2)).toEqual(zstd4);
+    expect(resolveCompression(zstd4, lz4, zstd2)).toEqual({ enabled: true, algorithm: "zstd", level: 4 });
     expect(resolveCompression(undefined, lz4, zstd2)).toEqual({ enabled: true, algorithm: "lz4", level: 0 });
-    expect(resolveCompression(undefined, undefined, zstd2)).toEqual(zstd2);
+    expect(resolveCompression(undefined, undefined, zstd2)).toEqual({ enabled: true, algorithm: "zstd", level: 2 });
   });
 
   test("opt-in only: nothing configured means no compression (item 24)", () => {

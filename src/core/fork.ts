@@ -60,7 +60,9 @@ export async function forkSnapshot(ctx: CoreContext, snapshotId: string, input: 
         sizeBytes: await apparentSize(payload),
       });
     }
-    return materializeFork(ctx, hv, payload, input.name, { ...stored, hypervisor: hv.type }, snapshotId, "conflict");
+    // The payload is a copy of the source's guest dir: its saved VM still names that dir, not the payload.
+    const savedIn = ctx.paths.guest(snapshot.sourceInstanceId);
+    return materializeFork(ctx, hv, { from: payload, savedIn }, input.name, { ...stored, hypervisor: hv.type }, snapshotId, "conflict");
   });
   return applyForkTarget(ctx, forkId, target);
 }
@@ -89,7 +91,7 @@ export async function forkInstance(ctx: CoreContext, ref: string, input: ForkIns
         await ctx.compression.cancel(`instance:${id}`, "restore_instance");
         await ctx.compression.ensureRawMemory(standbyDir(ctx, id), hv, "fork_instance");
       }
-      const forkId = await materializeFork(ctx, hv, guestDir(ctx, id), input.name, stored, undefined, "name_conflict");
+      const forkId = await materializeFork(ctx, hv, { from: guestDir(ctx, id), savedIn: guestDir(ctx, id) }, input.name, stored, undefined, "name_conflict");
       return { forkId, sourceState: source.state as "Stopped" | "Standby" };
     }
     // A running source: brief standby, copy, then back to Running whatever happened to the copy.
@@ -98,7 +100,7 @@ export async function forkInstance(ctx: CoreContext, ref: string, input: ForkIns
     let forkId: string | undefined;
     let forkError: unknown;
     try {
-      forkId = await materializeFork(ctx, hv, guestDir(ctx, id), input.name, stored, undefined, "name_conflict");
+      forkId = await materializeFork(ctx, hv, { from: guestDir(ctx, id), savedIn: guestDir(ctx, id) }, input.name, stored, undefined, "name_conflict");
     } catch (err) {
       forkError = err;
     }
@@ -125,7 +127,8 @@ function assertNameFree(ctx: CoreContext, name: string, code: string): void {
 async function materializeFork(
   ctx: CoreContext,
   hv: Hypervisor,
-  from: string,
+  /** The dir to copy, and the guest dir its standby files were written in (what their paths name). */
+  { from, savedIn }: { from: string; savedIn: string },
   name: string,
   stored: StoredMetadata,
   snapshotId: string | undefined,
@@ -136,7 +139,7 @@ async function materializeFork(
   const dir = guestDir(ctx, forkId);
   try {
     await copyGuestDir(hv, from, staging, "fork");
-    if (hasStandbyFiles(staging)) await hv.prepareFork(join(staging, GUEST_FILES.standbyDir), from, dir);
+    if (hasStandbyFiles(staging)) await hv.prepareFork(join(staging, GUEST_FILES.standbyDir), savedIn, dir);
     await commitDir(staging, dir);
   } catch (err) {
     await removeTree(staging);

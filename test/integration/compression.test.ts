@@ -1,23 +1,16 @@
 // Compression of standby and snapshot memory with real guests (reference §10 items 6, 8–10, 30, 31, 36):
 // restore before and after compression completes, CLI-decodable output, pre-emption, fork of a compressed
 // snapshot, and a server killed in the middle of a job.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { ensureGuestImage, startService, type TestService } from "../harness.ts";
-import { bootGuest, consoleTicks, exec, isContinuous, tick, vmmProcesses, waitForTicks } from "./guest.ts";
+import { startService, type TestService } from "../harness.ts";
+import { bootGuest, consoleTicks, exec, isContinuous, tick, vmmProcesses, waitForTicks, withGuestService } from "./guest.ts";
 
 let svc: TestService;
 const standbyFiles = (id: string) => readdirSync(join(svc.dataDir, "guests", id, "standby")).sort();
 
-beforeAll(async () => {
-  await ensureGuestImage();
-  svc = await startService();
-});
-afterAll(async () => {
-  await svc.close();
-  expect(vmmProcesses(svc.dataDir)).toEqual([]);
-});
+withGuestService((s) => (svc = s));
 
 async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -1,9 +1,24 @@
 // Small helpers shared by the tests that boot real guests through the API: create/boot, exec, and the guest's
 // `tick N` console counter, the proof that a restore continued the same VM instead of booting a new one.
-import { expect } from "bun:test";
-import type { TestService } from "../harness.ts";
+import { afterAll, beforeAll, expect } from "bun:test";
+import type { SnapvisorOptions } from "../../src/plugin/create-snapvisor.ts";
+import { ensureGuestImage, startService, type TestService } from "../harness.ts";
 
 export const GUEST_SIZE = "256MB";
+
+/** One service per test file, with the guest image built; after the file, no VMM of it may be left running. */
+export function withGuestService(use: (svc: TestService) => void, opts: SnapvisorOptions = {}): void {
+  let svc: TestService;
+  beforeAll(async () => {
+    await ensureGuestImage();
+    svc = await startService(opts);
+    use(svc);
+  });
+  afterAll(async () => {
+    await svc.close();
+    expect(vmmProcesses(svc.dataDir)).toEqual([]);
+  });
+}
 
 export async function bootGuest(svc: TestService, name: string, extra: Record<string, unknown> = {}): Promise<{ id: string }> {
   const created = await svc.call("POST", "/instances", { name, size: GUEST_SIZE, overlay_size: "128MB", ...extra });

@@ -1,21 +1,14 @@
 // Instance lifecycle with real QEMU guests (TCG here): boot, exec, standby/restore continuing the same VM,
 // stop/start booting fresh, delete in every state, concurrent operations on one instance.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { ensureGuestImage, startService, type TestService } from "../harness.ts";
-import { bootCount, bootGuest, consoleTicks, exec, isContinuous, tick, vmmProcesses, waitForTicks } from "./guest.ts";
+import type { TestService } from "../harness.ts";
+import { bootCount, bootGuest, consoleTicks, exec, isContinuous, tick, vmmProcesses, waitForTicks, withGuestService } from "./guest.ts";
 
 let svc: TestService;
 
-beforeAll(async () => {
-  await ensureGuestImage();
-  svc = await startService();
-});
-afterAll(async () => {
-  await svc.close();
-  expect(vmmProcesses(svc.dataDir)).toEqual([]);
-});
+withGuestService((s) => (svc = s));
 
 describe("lifecycle", () => {
   test("create → start → exec; standby ends the VMM; restore continues the same guest", async () => {

@@ -1,21 +1,14 @@
 // Scheduled snapshots of a running guest, driven by the real croner loop (1 s test tick) and a clock moved
 // forward: Standby snapshots are taken while the instance keeps running, retention keeps exactly max_count, and a
 // scheduled snapshot with a fork survives retention.
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { ensureGuestImage, startService, type TestService } from "../harness.ts";
-import { bootCount, bootGuest, consoleTicks, isContinuous, vmmProcesses } from "./guest.ts";
+import { expect, test } from "bun:test";
+import type { TestService } from "../harness.ts";
+import { bootCount, bootGuest, consoleTicks, isContinuous, vmmProcesses, withGuestService } from "./guest.ts";
 
 let svc: TestService;
 let offsetMs = 0;
 
-beforeAll(async () => {
-  await ensureGuestImage();
-  svc = await startService({ clock: () => new Date(Date.now() + offsetMs), scheduler: { enabled: true, tickSeconds: 1 } });
-});
-afterAll(async () => {
-  await svc.close();
-  expect(vmmProcesses(svc.dataDir)).toEqual([]);
-});
+withGuestService((s) => (svc = s), { clock: () => new Date(Date.now() + offsetMs), scheduler: { enabled: true, tickSeconds: 1 } });
 
 /** Moves the clock past the next run and waits for the loop to commit a new snapshot; returns its id and how
  * long the run took from the moment it was due. */

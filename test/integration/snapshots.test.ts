@@ -1,23 +1,16 @@
 // Snapshots with real guests (reference §10 items 40 and the scenarios): a Standby snapshot of a running
 // instance, restore rolling the guest back, fan-out of forks sharing one memory inode, diverging forks.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { ensureGuestImage, startService, type TestService } from "../harness.ts";
-import { bootCount, bootGuest, consoleTicks, exec, isContinuous, tick, vmmProcesses, waitForTicks } from "./guest.ts";
+import type { TestService } from "../harness.ts";
+import { bootCount, bootGuest, consoleTicks, exec, isContinuous, tick, vmmProcesses, waitForTicks, withGuestService } from "./guest.ts";
 
 let svc: TestService;
 const memoryFile = (id: string, root: "guests" | "snapshots") =>
   root === "guests" ? join(svc.dataDir, "guests", id, "standby", "memory") : join(svc.dataDir, "snapshots", id, "guest", "standby", "memory");
 
-beforeAll(async () => {
-  await ensureGuestImage();
-  svc = await startService();
-});
-afterAll(async () => {
-  await svc.close();
-  expect(vmmProcesses(svc.dataDir)).toEqual([]);
-});
+withGuestService((s) => (svc = s));
 
 describe("standby snapshots of a running guest", () => {
   test("the source is Running again afterwards with its counter intact; restore rolls the guest back", async () => {

@@ -1,0 +1,33 @@
+// A snapvisor service on a temp data dir for benchmarks, called in-process (no socket in the measurement).
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { silentLogger } from "../../src/core/logger.ts";
+import { createSnapvisor } from "../../src/plugin/create-snapvisor.ts";
+import { ensureGuestImage, GUEST_DIR } from "../../test/harness.ts";
+
+export interface BenchService {
+  dataDir: string;
+  call(method: string, path: string, body?: unknown): Promise<any>;
+  close(): Promise<void>;
+}
+
+export async function benchService(): Promise<BenchService> {
+  await ensureGuestImage();
+  const dataDir = mkdtempSync(join(tmpdir(), "sv-bench-"));
+  const sv = createSnapvisor({ dataDir, guestImageDir: GUEST_DIR, logger: silentLogger, scheduler: { enabled: false } });
+  await sv.start();
+  return {
+    dataDir,
+    async call(method, path, body) {
+      const init = body ? { body: JSON.stringify(body), headers: { "content-type": "application/json" } } : {};
+      const res = await sv.app.request(path, { method, ...init });
+      if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+      return res.status === 204 ? undefined : res.json();
+    },
+    async close() {
+      await sv.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
