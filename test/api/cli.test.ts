@@ -1,0 +1,67 @@
+// The CLI against a real `snapvisor serve` on a Unix socket: tables for people, --json for scripts, the server's
+// error message and a non-zero exit code on failure, usage errors with exit 2.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ensureGuestImage, GUEST_DIR, REPO } from "../harness.ts";
+
+const dataDir = mkdtempSync(join(tmpdir(), "sv-cli-"));
+let server: ReturnType<typeof Bun.spawn>;
+
+function cli(...args: string[]) {
+  const r = Bun.spawnSync([process.execPath, join(REPO, "src/main.ts"), ...args, "--data-dir", dataDir], { stdout: "pipe", stderr: "pipe" });
+  return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
+}
+
+beforeAll(async () => {
+  await ensureGuestImage();
+  server = Bun.spawn([process.execPath, join(REPO, "src/main.ts"), "serve", "--data-dir", dataDir], {
+    env: { ...process.env, SNAPVISOR_GUEST_DIR: GUEST_DIR },
+    stdout: "inherit",
+    stderr: "pipe",
+  });
+  const socket = join(dataDir, "snapvisor.sock");
+  for (let i = 0; !existsSync(socket); i++) {
+    if (i > 300) throw new Error("server did not start");
+    await Bun.sleep(20);
+  }
+});
+afterAll(async () => {
+  server.kill("SIGTERM");
+  expect(await server.exited).toBe(0);
+  expect(existsSync(join(dataDir, "snapvisor.sock"))).toBe(false);
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+test("create, list as a table and as JSON, inspect, remove", () => {
+  const created = cli("instances", "create", "cli-one", "--size", "256MB", "--tag", "team=core");
+  expect(created.code).toBe(0);
+  expect(created.out).toMatch(/^ID\s+NAME\s+STATE/);
+  expect(created.out).toContain("cli-one");
+  const table = cli("instances", "ls");
+  expect(table.out.split("\n")[1]).toMatch(/cli-one\s+Stopped\s+default\s+256MB/);
+  const json = JSON.parse(cli("instances", "ls", "--json").out) as { name: string; tags: Record<string, string> }[];
+  expect(json).toEqual([expect.objectContaining({ name: "cli-one", tags: { team: "core" } })]);
+  expect(JSON.parse(cli("instances", "get", "cli-one").out).state).toBe("Stopped");
+  const snap = cli("snapshots", "create", "cli-one", "--kind", "Stopped", "--name", "s1", "--json");
+  expect(snap.code).toBe(0);
+  expect(JSON.parse(snap.out)[0]).toMatchObject({ name: "s1", kind: "Stopped", ref_count: 0 });
+  expect(cli("snapshots", "ls").out).toContain("s1");
+  expect(cli("schedule", "set", "cli-one", "--interval", "1h", "--max-count", "3").code).toBe(0);
+  expect(JSON.parse(cli("schedule", "get", "cli-one").out).interval).toBe("1h0m0s");
+  expect(cli("instances", "rm", "cli-one").code).toBe(0);
+  expect(JSON.parse(cli("instances", "ls", "--json").out)).toEqual([]);
+});
+
+test("server errors are printed with their code and exit 1; usage errors exit 2", () => {
+  const missing = cli("instances", "restore", "nope");
+  expect(missing.code).toBe(1);
+  expect(missing.err).toContain("error: instance not found (not_found, HTTP 404)");
+  const bad = cli("instances", "create", "Bad_Name");
+  expect(bad.code).toBe(1);
+  expect(bad.err).toContain("invalid_request");
+  expect(cli("instances", "frobnicate").code).toBe(2);
+  expect(cli("instances", "exec", "x").code).toBe(2);
+  expect(cli("--help").code).toBe(0);
+});
