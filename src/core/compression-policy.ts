@@ -1,8 +1,10 @@
-// Snapshot compression configuration: normalisation and precedence (reference §3.12, §7.1, §7.2).
+// Snapshot compression configuration: normalisation and precedence (reference §3.12, §7.1, §7.2). Algorithms and
+// level ranges come from the codec table.
+import { CODEC_NAMES, CODECS, type CodecName } from "../store/codecs/codec-table.ts";
 import { invalidRequest } from "./errors.ts";
 
-export const COMPRESSION_ALGORITHMS = ["zstd", "lz4"] as const;
-export type CompressionAlgorithm = (typeof COMPRESSION_ALGORITHMS)[number];
+export const COMPRESSION_ALGORITHMS = CODEC_NAMES;
+export type CompressionAlgorithm = CodecName;
 
 /** As it arrives on the wire or in config: algorithm in any case, level optional. */
 export interface CompressionConfigInput {
@@ -14,11 +16,6 @@ export interface CompressionConfigInput {
 /** Normalised: an enabled config always names its algorithm and level. */
 export type CompressionConfig = { enabled: false } | { enabled: true; algorithm: CompressionAlgorithm; level: number };
 
-const LEVELS: Record<CompressionAlgorithm, { min: number; max: number; default: number }> = {
-  zstd: { min: 1, max: 19, default: 1 },
-  lz4: { min: 0, max: 9, default: 0 },
-};
-
 /**
  * Validates algorithm and level even when `enabled` is false (the reference rejects them either way), then
  * normalises. `code` is the wire code of the 400 (`invalid_snapshot_compression`, `invalid_snapshot_policy`…).
@@ -26,9 +23,9 @@ const LEVELS: Record<CompressionAlgorithm, { min: number; max: number; default: 
 export function normalizeCompression(input: CompressionConfigInput, code = "invalid_request"): CompressionConfig {
   const algorithm = (input.algorithm ?? "zstd").toLowerCase();
   if (!isAlgorithm(algorithm)) {
-    throw invalidRequest(`algorithm must be one of zstd or lz4, got ${JSON.stringify(input.algorithm)}`, code);
+    throw invalidRequest(`algorithm must be one of ${CODEC_NAMES.join(" or ")}, got ${JSON.stringify(input.algorithm)}`, code);
   }
-  const range = LEVELS[algorithm];
+  const range = CODECS[algorithm].levels;
   const level = input.level ?? range.default;
   if (!Number.isInteger(level) || level < range.min || level > range.max) {
     throw invalidRequest(`level must be between ${range.min} and ${range.max} for ${algorithm}, got ${level}`, code);
