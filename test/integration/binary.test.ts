@@ -49,6 +49,11 @@ test("dist/snapvisor runs from an empty directory and round-trips a snapshot", a
   await client.createInstance({ name: "bin", size: "256MB", overlay_size: "128MB" });
   expect((await client.startInstance("bin")).state).toBe("Running");
   const snap = await client.createSnapshot("bin", { kind: "Standby", name: "s1", compression: { enabled: true, algorithm: "lz4" } });
+  // The codec Worker is a second entry point of the binary: wait for it to compress, then fork (decompression).
+  for (let s = snap; s.compression_state !== "compressed"; s = await client.getSnapshot(snap.id)) {
+    expect(s.compression_state).toBe("compressing");
+    await Bun.sleep(100);
+  }
   const fork = await client.forkSnapshot(snap.id, { name: "bin-fork" });
   expect(fork.state).toBe("Running");
   expect((await client.exec("bin-fork", { command: ["echo", "from the binary"] })).stdout).toBe("from the binary\n");
