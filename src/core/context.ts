@@ -90,4 +90,9 @@ export class CoreContext {
     });
     this.scheduler = deps.config.schedulerTickMs === undefined ? undefined : new ScheduleRunner(this, deps.config.schedulerTickMs);
   }
+
+  /** Runs a lifecycle operation under the instance's lock and records its duration in the metrics. */
+  runLocked<T>(id: string, operation: string, fn: () => Promise<T>): Promise<T> {
+    return this.locks.run(id, () => this.metrics.timed(operation, this.instances.get(id)?.hypervisor ?? "unknown", fn));
+  }
 }

@@ -73,7 +73,7 @@ export async function forkInstance(ctx: CoreContext, ref: string, input: ForkIns
     throw invalidState(`invalid target_state ${JSON.stringify(input.targetState)}`);
   }
   const { id } = await loadInstance(ctx, ref);
-  const made = await ctx.locks.run(id, async () => {
+  const made = await ctx.runLocked(id, "fork_instance", async () => {
     const source = await loadInstance(ctx, id);
     const hv = hypervisorFor(ctx, source.hypervisor);
     if (isLive(source.state) && !input.fromRunning) {

@@ -9,7 +9,7 @@ import { readVmConfig } from "./vm-config.ts";
 
 export async function startInstance(ctx: CoreContext, ref: string): Promise<InstanceView> {
   const { id } = await loadInstance(ctx, ref);
-  return ctx.locks.run(id, async () => {
+  return ctx.runLocked(id, "start", async () => {
     const view = await loadInstance(ctx, id);
     if (isLive(view.state)) return view;
     assertTransition(view.state, "Created", "start");

@@ -9,7 +9,7 @@ import { assertTransition } from "./state-machine.ts";
 
 export async function stopInstance(ctx: CoreContext, ref: string): Promise<InstanceView> {
   const { id } = await loadInstance(ctx, ref);
-  return ctx.locks.run(id, async () => {
+  return ctx.runLocked(id, "stop", async () => {
     const view = await loadInstance(ctx, id);
     if (view.state === "Stopped") return view;
     assertTransition(view.state, "Stopped", "stop");

@@ -13,7 +13,7 @@ import { readVmConfig } from "./vm-config.ts";
 
 export async function restoreInstance(ctx: CoreContext, ref: string): Promise<InstanceView> {
   const { id } = await loadInstance(ctx, ref);
-  return ctx.locks.run(id, async () => {
+  return ctx.runLocked(id, "restore", async () => {
     const view = await loadInstance(ctx, id);
     if (isLive(view.state)) return view;
     if (view.state !== "Standby") throw invalidState(`cannot restore from state ${view.state}: no standby memory to restore`);

@@ -41,7 +41,7 @@ export async function createSnapshot(ctx: CoreContext, ref: string, input: Creat
     throw invalidRequest("compression is only supported for standby snapshots");
   }
   const { id } = await loadInstance(ctx, ref);
-  return ctx.locks.run(id, async () => {
+  return ctx.runLocked(id, "create_snapshot", async () => {
     // 2. Source state and name.
     const source = await loadInstance(ctx, id);
     if (input.name !== undefined && ctx.snapshots.nameTaken(id, input.name)) {

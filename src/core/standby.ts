@@ -16,7 +16,7 @@ export interface StandbyOptions {
 
 export async function standbyInstance(ctx: CoreContext, ref: string, opts: StandbyOptions = {}): Promise<InstanceView> {
   const { id } = await loadInstance(ctx, ref);
-  return ctx.locks.run(id, async () => {
+  return ctx.runLocked(id, "standby", async () => {
     const view = await loadInstance(ctx, id);
     const asked = opts.compression !== undefined || opts.compressionDelayMs !== undefined;
     if (view.state === "Standby" && !asked) return view;

@@ -39,6 +39,10 @@ describe("lifecycle", () => {
 
     // Idempotent: restore of a Running instance returns it; standby twice without options is a no-op.
     expect((await svc.call("POST", "/instances/life/restore")).body.state).toBe("Running");
+    const metrics = (await svc.call("GET", "/metrics")).body as string;
+    for (const op of ["start", "standby", "restore"]) {
+      expect(metrics).toContain(`snapvisor_lifecycle_duration_seconds_count{operation="${op}",hypervisor="qemu",result="success"}`);
+    }
   });
 
   test("stop then start boots a fresh guest", async () => {
