@@ -36,13 +36,15 @@ export function errorResponse(c: Context, status: ContentfulStatusCode, code: st
 
 /** Hono's onError: every thrown error ends here. */
 export function handleError(logger: Logger) {
-  return (err: Error, c: Context): Response => {
+  return async (err: Error, c: Context): Promise<Response> => {
     if (err instanceof DomainError) {
       if (err.kind === "internal") logger.error("request failed", { path: c.req.path, error: err.message, cause: String(err.cause ?? "") });
       return errorResponse(c, STATUS[err.kind], err.code ?? DEFAULT_CODE[err.kind], err.message);
     }
     if (err instanceof HTTPException) {
-      return errorResponse(c, err.status as ContentfulStatusCode, err.status === 401 ? "unauthorized" : "invalid_request", err.message);
+      // Middleware such as bearerAuth puts its message in the response it carries, not in err.message.
+      const message = err.message || (await err.getResponse().text());
+      return errorResponse(c, err.status as ContentfulStatusCode, err.status === 401 ? "unauthorized" : "invalid_request", message);
     }
     logger.error("unhandled error", { path: c.req.path, error: err.stack ?? String(err) });
     return errorResponse(c, 500, "internal_error", err.message || "internal error");
