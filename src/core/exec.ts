@@ -3,7 +3,7 @@ import { execInGuest, type ExecResult } from "../hv/guest-agent.ts";
 import type { CoreContext } from "./context.ts";
 import { inStep, invalidState } from "./errors.ts";
 import { agentSocketPath, hypervisorFor } from "./hypervisor-lookup.ts";
-import { guestDir, loadInstance } from "./instance-view.ts";
+import { guestDir, loadInstance, resolveInstance } from "./instance-view.ts";
 
 export async function execInInstance(
   ctx: CoreContext,
@@ -11,7 +11,7 @@ export async function execInInstance(
   command: string | string[],
   timeoutMs = ctx.config.execTimeoutMs,
 ): Promise<ExecResult> {
-  const { id } = await loadInstance(ctx, ref);
+  const { id } = resolveInstance(ctx, ref);
   // Serialized with standby/restore on the same instance: the agent channel does not survive a VMM swap mid-command.
   return ctx.locks.run(id, () => runInGuest(ctx, id, command, timeoutMs));
 }

@@ -12,7 +12,7 @@ import { copyGuestDir } from "./guest-copy.ts";
 import { getImage } from "./images.ts";
 import { deleteInstance } from "./instance-delete.ts";
 import { bootInstance } from "./instance-start.ts";
-import { describeInstance, guestDir, hasStandbyFiles, loadInstance, standbyDir, type InstanceView } from "./instance-view.ts";
+import { describeInstance, guestDir, hasStandbyFiles, loadInstance, resolveInstance, standbyDir, type InstanceView } from "./instance-view.ts";
 import { awaitGuestReady } from "./readiness.ts";
 import { resumeFromStandby } from "./restore.ts";
 import { storedMetadataOf, type StoredMetadata } from "./snapshot-create.ts";
@@ -72,7 +72,7 @@ export async function forkInstance(ctx: CoreContext, ref: string, input: ForkIns
   if (input.targetState !== undefined && !TARGET_STATES.includes(input.targetState)) {
     throw invalidState(`invalid target_state ${JSON.stringify(input.targetState)}`);
   }
-  const { id } = await loadInstance(ctx, ref);
+  const { id } = resolveInstance(ctx, ref);
   const made = await ctx.runLocked(id, "fork_instance", async () => {
     const source = await loadInstance(ctx, id);
     const hv = hypervisorFor(ctx, source.hypervisor);

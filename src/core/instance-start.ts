@@ -2,13 +2,13 @@
 import type { CoreContext } from "./context.ts";
 import { inStep } from "./errors.ts";
 import { hypervisorFor } from "./hypervisor-lookup.ts";
-import { describeInstance, guestDir, loadInstance, type InstanceView } from "./instance-view.ts";
+import { describeInstance, guestDir, loadInstance, resolveInstance, type InstanceView } from "./instance-view.ts";
 import { awaitGuestReady } from "./readiness.ts";
 import { assertTransition, isLive } from "./state-machine.ts";
 import { readVmConfig } from "./vm-config.ts";
 
 export async function startInstance(ctx: CoreContext, ref: string): Promise<InstanceView> {
-  const { id } = await loadInstance(ctx, ref);
+  const { id } = resolveInstance(ctx, ref);
   return ctx.runLocked(id, "start", async () => {
     const view = await loadInstance(ctx, id);
     if (isLive(view.state)) return view;

@@ -4,11 +4,11 @@ import { removeTree } from "../store/atomic.ts";
 import type { CoreContext } from "./context.ts";
 import { inStep } from "./errors.ts";
 import { agentSocketPath, hypervisorFor } from "./hypervisor-lookup.ts";
-import { describeInstance, guestDir, loadInstance, standbyDir, type InstanceView } from "./instance-view.ts";
+import { describeInstance, guestDir, loadInstance, resolveInstance, standbyDir, type InstanceView } from "./instance-view.ts";
 import { assertTransition } from "./state-machine.ts";
 
 export async function stopInstance(ctx: CoreContext, ref: string): Promise<InstanceView> {
-  const { id } = await loadInstance(ctx, ref);
+  const { id } = resolveInstance(ctx, ref);
   return ctx.runLocked(id, "stop", async () => {
     const view = await loadInstance(ctx, id);
     if (view.state === "Stopped") return view;

@@ -5,14 +5,14 @@ import { discardTree } from "../store/atomic.ts";
 import type { CoreContext } from "./context.ts";
 import { inStep, invalidState } from "./errors.ts";
 import { hypervisorFor } from "./hypervisor-lookup.ts";
-import { describeInstance, guestDir, loadInstance, standbyDir, type InstanceView } from "./instance-view.ts";
+import { describeInstance, guestDir, loadInstance, resolveInstance, standbyDir, type InstanceView } from "./instance-view.ts";
 import { awaitGuestReady } from "./readiness.ts";
 import { enterStandby } from "./standby.ts";
 import { isLive } from "./state-machine.ts";
 import { readVmConfig } from "./vm-config.ts";
 
 export async function restoreInstance(ctx: CoreContext, ref: string): Promise<InstanceView> {
-  const { id } = await loadInstance(ctx, ref);
+  const { id } = resolveInstance(ctx, ref);
   return ctx.runLocked(id, "restore", async () => {
     const view = await loadInstance(ctx, id);
     if (isLive(view.state)) return view;

@@ -10,7 +10,7 @@ import type { CoreContext } from "./context.ts";
 import { conflict, DomainError, inStep, invalidRequest, invalidState } from "./errors.ts";
 import { copyGuestDir } from "./guest-copy.ts";
 import { hypervisorFor } from "./hypervisor-lookup.ts";
-import { guestDir, loadInstance, standbyDir } from "./instance-view.ts";
+import { guestDir, loadInstance, resolveInstance, standbyDir } from "./instance-view.ts";
 import { awaitGuestReady } from "./readiness.ts";
 import { resumeFromStandby } from "./restore.ts";
 import { getSnapshot, type SnapshotView } from "./snapshot-view.ts";
@@ -40,7 +40,7 @@ export async function createSnapshot(ctx: CoreContext, ref: string, input: Creat
   if (input.kind === "Stopped" && input.compression?.enabled) {
     throw invalidRequest("compression is only supported for standby snapshots");
   }
-  const { id } = await loadInstance(ctx, ref);
+  const { id } = resolveInstance(ctx, ref);
   return ctx.runLocked(id, "create_snapshot", async () => {
     // 2. Source state and name.
     const source = await loadInstance(ctx, id);

@@ -6,7 +6,7 @@ import type { CompressionConfig } from "./compression-policy.ts";
 import type { CoreContext } from "./context.ts";
 import { inStep, invalidState, notSupported } from "./errors.ts";
 import { hypervisorFor } from "./hypervisor-lookup.ts";
-import { describeInstance, loadInstance, standbyDir, type InstanceView } from "./instance-view.ts";
+import { describeInstance, loadInstance, resolveInstance, standbyDir, type InstanceView } from "./instance-view.ts";
 import { assertTransition } from "./state-machine.ts";
 
 export interface StandbyOptions {
@@ -15,7 +15,7 @@ export interface StandbyOptions {
 }
 
 export async function standbyInstance(ctx: CoreContext, ref: string, opts: StandbyOptions = {}): Promise<InstanceView> {
-  const { id } = await loadInstance(ctx, ref);
+  const { id } = resolveInstance(ctx, ref);
   return ctx.runLocked(id, "standby", async () => {
     const view = await loadInstance(ctx, id);
     const asked = opts.compression !== undefined || opts.compressionDelayMs !== undefined;
