@@ -97,6 +97,12 @@ export class CompressionJobs {
     });
   }
 
+  /** True when a job for `key` is running, waiting, or persisted to resume. */
+  queued(key: string): boolean {
+    const state = this.state(key);
+    return state === "pending" || state === "running";
+  }
+
   /** The job's public state for a key, if any job is known. */
   state(key: string): string | undefined {
     return this.active.get(key)?.phase ?? this.deps.jobs.get(key)?.state;

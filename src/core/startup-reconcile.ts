@@ -37,6 +37,10 @@ export async function reconcileAtStartup(ctx: CoreContext): Promise<void> {
     if (row.rowState === "ready" && !existsSync(ctx.paths.snapshotGuest(row.id))) {
       ctx.snapshots.update(row.id, { rowState: "error" });
     }
+    // A crash between committing a `compressing` record and queueing its job: nothing will ever finish it.
+    if (row.compressionState === "compressing" && !ctx.compression.queued(`snapshot:${row.id}`)) {
+      ctx.snapshots.update(row.id, { compressionState: "none", compression: null });
+    }
   }
   await removeOrphans(ctx.paths.guestsDir, instanceIds, ctx);
   await removeOrphans(ctx.paths.snapshotsDir, snapshotIds, ctx);
