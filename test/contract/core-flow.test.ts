@@ -1,6 +1,6 @@
 // The whole standby → restore → snapshot → fork → compressed standby → restore flow, driven through the HTTP API
-// and core, for the Cloud Hypervisor and Firecracker drivers against their fake VMM processes. Asserts the exact
-// calls each VMM process received (grouped by pid, in order), that every one is a request the official spec
+// and core, for the Cloud Hypervisor and Firecracker drivers against their fake VMM processes. Asserts the actions
+// each VMM process was asked for (grouped by pid, in order; state reads aside), that every call is a request the official spec
 // allows, that every restore continued the same guest (the fake's guest identity), that the fork shares the
 // snapshot's memory inode and runs from its own dir, and that nothing is left running afterwards.
 import { afterAll, describe, expect, test } from "bun:test";
@@ -29,7 +29,7 @@ interface DriverCase {
   boot: string[];
   /** A fresh process loading the standby files, up to a running guest. */
   restore: string[];
-  /** Core reading the VM's state (every instance it describes or looks up while a VMM runs). */
+  /** Core reading the VM's state (any number of times; not an action). */
   stateRead: string;
   /** Pause and write the standby files (the process is then killed by signal: no call). */
   standby: string[];
@@ -97,8 +97,6 @@ function line(call: LoggedCall): string {
   const verb = call.path === "/actions" ? body?.action_type : call.path === "/vm" ? body?.state : undefined;
   return verb === undefined ? callLine(call) : `${callLine(call)} ${verb}`;
 }
-
-const times = (n: number, call: string): string[] => Array<string>(n).fill(call);
 
 function expectOk<T = any>(res: { status: number; body: T }, status: number): T {
   expect({ status: res.status, body: res.body }).toMatchObject({ status });
@@ -196,21 +194,20 @@ for (const c of CASES) {
           expect(statSync(join(standbyDir, `${c.memoryFile}.zst`)).size).toBeGreaterThan(0);
           expect(expectOk(await svc.call("POST", `/instances/${id}/restore`), 200).state).toBe("Running");
 
-          // 5. What each VMM process was asked, in order.
+          // 5. What each VMM process was asked to do, in order. State reads are left out: how often core looks
+          // at a VM is its own business, not part of the contract with the VMM.
           const calls = fake.calls();
           const processes = byProcess(calls);
-          expect(processes.map((p) => p.map(line))).toEqual([
-            // start (its answer reads the state), standby (looks the instance up twice), snapshot
-            [...c.boot, ...times(3, c.stateRead), ...c.standby],
-            // restore (answer), snapshot capture (two lookups), standby
-            [...c.restore, ...times(3, c.stateRead), ...c.standby],
-            // back to Running after the capture copy, GET /instances/{id}, compressed standby (two lookups)
-            [...c.restore, ...times(4, c.stateRead), ...c.standby],
-            // the fork, restored (answer), then killed by its delete
-            [...c.restore, c.stateRead],
-            // restored from the decompressed memory (answer), then killed by its delete
-            [...c.restore, c.stateRead],
-          ]);
+          const actions = (lines: string[]) => lines.filter((l) => l !== c.stateRead);
+          expect(processes.map((p) => actions(p.map(line)))).toEqual(
+            [
+              [...c.boot, ...c.standby], // start, standby
+              [...c.restore, ...c.standby], // restore, snapshot capture (internal standby)
+              [...c.restore, ...c.standby], // back to Running after the capture copy, compressed standby
+              c.restore, // the fork, restored, then killed by its delete
+              c.restore, // restored from the decompressed memory, then killed by its delete
+            ].map(actions),
+          );
           const spec = c.spec();
           for (const call of calls) {
             const problems = spec.checkRequest(call.method, call.path, call.body);
