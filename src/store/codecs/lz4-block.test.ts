@@ -18,7 +18,9 @@ describe("decodeLz4Block", () => {
     const random = crypto.getRandomValues(new Uint8Array(60_000));
     const periodic = new Uint8Array(100_000).map((_, i) => [7, 1, 9][i % 3]!);
     const wide = new Uint8Array(100_000).map((_, i) => (i % 37) * 5);
-    for (const data of [new Uint8Array(1 << 20), text, random, periodic, wide, new Uint8Array([1, 2, 3])]) {
+    // Patterns of period 2-9 give overlapping matches on each side of the 8-byte word copies.
+    const periods = [2, 4, 5, 7, 8, 9].map((p) => new Uint8Array(50_000).map((_, i) => ((i % p) * 31 + i / 997) & 255));
+    for (const data of [new Uint8Array(1 << 20), text, random, periodic, wide, ...periods, new Uint8Array([1, 2, 3])]) {
       expect(roundTrip(data)).toEqual(data);
     }
   });
