@@ -2,7 +2,7 @@
 // into a VMM started with `-incoming defer`, and ending the process.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { fsyncFile } from "../../store/atomic.ts";
+import { fillDurably } from "../../store/fill-durably.ts";
 import { HypervisorError, type RunningVm, type VmState } from "../hypervisor.ts";
 import type { QmpClient } from "../qmp-client.ts";
 import type { VmmProcess } from "../vmm-process.ts";
@@ -108,9 +108,11 @@ export class QemuVm implements RunningVm {
       if (status === "running") await this.qmp.execute("stop");
       else if (vmStateOf(status) !== "paused") throw new HypervisorError("failed", `the VM is ${status}, not paused`);
       const memory = join(dir, MEMORY_FILE);
-      await this.migrate("migrate", outgoingUri(this.qemuVersion, memory));
-      await this.awaitFile(memory);
-      await fsyncFile(memory);
+      // The record goes last: its presence says the memory beside it is complete and on disk.
+      await fillDurably(dir, async () => {
+        await this.migrate("migrate", outgoingUri(this.qemuVersion, memory));
+        await this.awaitFile(memory);
+      });
       await writeRecord(join(dir, SNAPSHOT_RECORD), { ...this.record, version: this.qemuVersion.text });
     } catch (err) {
       throw inStep("snapshot", err);
