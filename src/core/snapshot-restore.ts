@@ -1,15 +1,19 @@
 // POST /instances/{id}/snapshots/{sid}/restore (reference §4.5): the source instance goes back to the snapshot.
-// Everything is validated before anything changes; the new guest dir is built beside the old one and swapped in,
-// so a failed copy leaves the instance as it was.
-import { rename } from "node:fs/promises";
+// Everything is validated before anything changes; the new guest dir is built in staging and swapped in
+// atomically, so a failed copy leaves the instance as it was. A crash after the swap but before the row is
+// updated is finished at the next start from the intent record left in staging (finishInterruptedRestores).
+import { existsSync } from "node:fs";
+import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { removeTree, stageDir } from "../store/atomic.ts";
+import { z } from "zod";
+import { commitDir, exchangeDirs, removeTree, stageDir, writeFileAtomic } from "../store/atomic.ts";
 import type { CoreContext } from "./context.ts";
 import { invalidRequest, invalidState } from "./errors.ts";
 import { copyGuestDir } from "./guest-copy.ts";
 import { getImage } from "./images.ts";
 import { bootInstance } from "./instance-start.ts";
-import { describeInstance, guestDir, loadInstance, resolveInstance, standbyDir, type InstanceView } from "./instance-view.ts";
+import { describeInstance, guestDir, loadInstance, resolveInstance, type InstanceView } from "./instance-view.ts";
+import { GUEST_FILES } from "../store/paths.ts";
 import { resumeFromStandby } from "./restore.ts";
 import type { StoredMetadata } from "./snapshot-create.ts";
 import { snapshotRow } from "./snapshot-view.ts";
@@ -40,40 +44,69 @@ export async function restoreSnapshot(ctx: CoreContext, ref: string, snapshotId:
       await ctx.compression.cancel(`instance:${id}`, "restore_snapshot");
       await ctx.vms.release(id)?.kill(); // a Paused/Created/Shutdown VMM of the old state
 
-      // 3. Build the new guest dir, then swap it in.
+      // 3. Build the new guest dir in its target state, then swap it in and revert the metadata.
       const staging = await stageDir(ctx.paths.tmpDir);
-      const fresh = join(staging, "guest");
-      const old = join(staging, "old");
       try {
+        const fresh = join(staging, "guest");
         await copyGuestDir(hv, ctx.paths.snapshotGuest(snapshotId), fresh, "restore");
-        await rename(guestDir(ctx, id), old);
-        await rename(fresh, guestDir(ctx, id)).catch(async (err) => {
-          await rename(old, guestDir(ctx, id));
-          throw err;
-        });
+        if (target === "Stopped") await removeTree(join(fresh, GUEST_FILES.standbyDir));
+        const intent: RestoreIntent = { instanceId: id, snapshotId, hypervisor: hv.type, guestInode: (await stat(fresh)).ino };
+        await writeFileAtomic(join(staging, RESTORE_INTENT), JSON.stringify(intent));
+        // An instance that lost its guest dir (state error) gets one back.
+        await (existsSync(guestDir(ctx, id)) ? exchangeDirs : commitDir)(fresh, guestDir(ctx, id));
+        applyRestore(ctx, intent, stored);
       } finally {
-        await removeTree(staging);
+        await removeTree(staging); // after a swap, with the old guest dir
       }
 
-      // 4. Metadata reverts to capture time; identity (id, name) stays.
-      ctx.instances.update(id, {
-        ...stored,
-        hypervisor: hv.type,
-        hypervisorVersion: hv.type === stored.hypervisor ? stored.hypervisorVersion : null,
-        pid: null,
-        startedAt: null,
-        stoppedAt: null,
-        rowState: "ready",
-        stateError: null,
-      });
-      ctx.snapshots.unlinkFork(id);
-
-      // 5. Reach the target state.
+      // 4. Reach the target state.
       if (target === "Running") {
         return snapshot.kind === "Standby" ? resumeFromStandby(ctx, id, "restore_snapshot") : bootInstance(ctx, id);
       }
-      if (target === "Stopped") await removeTree(standbyDir(ctx, id));
       return describeInstance(ctx, ctx.instances.get(id)!);
     }),
   );
+}
+
+/** In a restore's staging dir from just before the swap until the row is updated. */
+const RESTORE_INTENT = "restore-intent.json";
+const RestoreIntent = z.object({
+  instanceId: z.string(),
+  snapshotId: z.string(),
+  hypervisor: z.string(),
+  /** The new guest dir's inode: the live guest dir has it once the swap happened. */
+  guestInode: z.number(),
+});
+type RestoreIntent = z.infer<typeof RestoreIntent>;
+
+/** Metadata reverts to capture time; identity (id, name) stays. Idempotent, so a crash can redo it. */
+function applyRestore(ctx: CoreContext, intent: RestoreIntent, stored: StoredMetadata): void {
+  ctx.instances.update(intent.instanceId, {
+    ...stored,
+    hypervisor: intent.hypervisor,
+    hypervisorVersion: intent.hypervisor === stored.hypervisor ? stored.hypervisorVersion : null,
+    pid: null,
+    startedAt: null,
+    stoppedAt: null,
+    rowState: "ready",
+    stateError: null,
+  });
+  ctx.snapshots.unlinkFork(intent.instanceId);
+}
+
+/**
+ * At start-up, before staging is cleared: a restore whose swap happened gets its row updated; one that did not
+ * get that far changed nothing (its staging copy is discarded with the rest).
+ */
+export async function finishInterruptedRestores(ctx: CoreContext): Promise<void> {
+  for (const name of await readdir(ctx.paths.tmpDir).catch(() => [] as string[])) {
+    const path = join(ctx.paths.tmpDir, name, RESTORE_INTENT);
+    if (!existsSync(path)) continue;
+    const intent = RestoreIntent.parse(JSON.parse(await readFile(path, "utf8")));
+    const live = await stat(guestDir(ctx, intent.instanceId)).catch(() => undefined);
+    if (live?.ino !== intent.guestInode || !ctx.instances.get(intent.instanceId)) continue;
+    // The snapshot cannot have gone: deleting it waits for the restore's lock, and the crash ended neither.
+    applyRestore(ctx, intent, ctx.snapshots.get(intent.snapshotId)!.storedMetadata as StoredMetadata);
+    ctx.logger.warn("finished a snapshot restore interrupted by a crash", { instance: intent.instanceId, snapshot: intent.snapshotId });
+  }
 }

@@ -1,5 +1,5 @@
 // Start-up reconciliation (product.md §2): after a crash the index and the payload files must not disagree in a
-// way a user can see. Half-deleted rows finish deleting, rows without payload become `error`, payload without a
+// way a user can see. Restores that swapped their guest dir finish, half-deleted rows finish deleting, rows without payload become `error`, payload without a
 // row and staging leftovers are removed, and VMMs left running by the previous process are adopted again.
 import { existsSync } from "node:fs";
 import { readdir } from "node:fs/promises";
@@ -7,8 +7,10 @@ import { join } from "node:path";
 import { removeTree } from "../store/atomic.ts";
 import type { CoreContext } from "./context.ts";
 import { hypervisorFor } from "./hypervisor-lookup.ts";
+import { finishInterruptedRestores } from "./snapshot-restore.ts";
 
 export async function reconcileAtStartup(ctx: CoreContext): Promise<void> {
+  await finishInterruptedRestores(ctx);
   await removeTree(ctx.paths.tmpDir);
   const instanceIds = new Set<string>();
   for (const row of ctx.instances.all()) {

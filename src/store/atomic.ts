@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { mkdir, open, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { renameNoReplace } from "./libc.ts";
+import { exchangePaths, renameNoReplace } from "./libc.ts";
 
 /** Mode of files written by writeFileAtomic unless the caller asks otherwise (snapshot.json in the reference). */
 export const ATOMIC_FILE_MODE = 0o644;
@@ -63,11 +63,23 @@ export async function stageDir(tmpRoot: string): Promise<string> {
  * committers cannot both win). The files were fsynced by whoever wrote them (sparse copy, writeFileAtomic);
  * here the dir entries of the whole tree are flushed, then the rename and both parents.
  */
-export async function commitDir(stagingDir: string, finalDir: string): Promise<void> {
+export function commitDir(stagingDir: string, finalDir: string): Promise<void> {
+  return publishDir(stagingDir, finalDir, renameNoReplace);
+}
+
+/**
+ * Swaps a fully built staging dir with a live one, atomically: after a crash each path holds one of the two
+ * whole trees, never nothing. Flushed as commitDir.
+ */
+export function exchangeDirs(stagingDir: string, liveDir: string): Promise<void> {
+  return publishDir(stagingDir, liveDir, exchangePaths);
+}
+
+async function publishDir(stagingDir: string, target: string, move: (from: string, to: string) => void): Promise<void> {
   await fsyncDirTree(stagingDir);
-  renameNoReplace(stagingDir, finalDir);
-  await fsyncDir(dirname(finalDir));
-  if (dirname(stagingDir) !== dirname(finalDir)) await fsyncDir(dirname(stagingDir));
+  move(stagingDir, target);
+  await fsyncDir(dirname(target));
+  if (dirname(stagingDir) !== dirname(target)) await fsyncDir(dirname(stagingDir));
 }
 
 async function fsyncDirTree(dir: string): Promise<void> {

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { copyFileRange, ErrnoError, renameNoReplace, seekData, seekHole } from "./libc.ts";
+import { copyFileRange, ErrnoError, exchangePaths, renameNoReplace, seekData, seekHole } from "./libc.ts";
 
 const MiB = 1024 * 1024;
 
@@ -80,5 +80,20 @@ describe("renameNoReplace", () => {
     mkdirSync(a);
     expect(() => renameNoReplace(a, b)).toThrow(expect.objectContaining({ code: "EEXIST", dest: b }));
     expect(existsSync(a)).toBe(true);
+  });
+});
+
+describe("exchangePaths", () => {
+  test("two dirs swap names with their contents; a missing side is ENOENT and changes nothing", () => {
+    const a = join(dir, "xa");
+    const b = join(dir, "xb");
+    mkdirSync(a);
+    mkdirSync(b);
+    writeFileSync(join(a, "from"), "a");
+    writeFileSync(join(b, "from"), "b");
+    exchangePaths(a, b);
+    expect([readFileSync(join(a, "from"), "utf8"), readFileSync(join(b, "from"), "utf8")]).toEqual(["b", "a"]);
+    expect(() => exchangePaths(a, join(dir, "nothing"))).toThrow(expect.objectContaining({ code: "ENOENT" }));
+    expect(readFileSync(join(a, "from"), "utf8")).toBe("b");
   });
 });

@@ -1,6 +1,6 @@
 // bun:ffi bindings for the libc calls that node:fs lacks: lseek with SEEK_DATA/SEEK_HOLE (finding a sparse
-// file's extents), copy_file_range (in-kernel copy of one extent) and renameat2(RENAME_NOREPLACE) (an atomic
-// "rename unless the target exists"). libc is opened once, on first use, per thread (each Worker has its own).
+// file's extents), copy_file_range (in-kernel copy of one extent) and renameat2 with RENAME_NOREPLACE (an atomic
+// "rename unless the target exists") or RENAME_EXCHANGE (two paths swap their files or dirs at once). libc is opened once, on first use, per thread (each Worker has its own).
 import { dlopen, FFIType, read, type Pointer } from "bun:ffi";
 import { getSystemErrorName } from "node:util";
 
@@ -8,6 +8,7 @@ const SEEK_DATA = 3;
 const SEEK_HOLE = 4;
 const AT_FDCWD = -100;
 const RENAME_NOREPLACE = 1;
+const RENAME_EXCHANGE = 2;
 
 function openLibc() {
   return dlopen("libc.so.6", {
@@ -97,7 +98,16 @@ export function copyFileRange(
 
 /** rename(2) that fails with EEXIST instead of replacing an existing target (even an empty directory). */
 export function renameNoReplace(from: string, to: string): void {
-  const result = symbols().renameat2(AT_FDCWD, cString(from), AT_FDCWD, cString(to), RENAME_NOREPLACE);
+  renameat2(from, to, RENAME_NOREPLACE);
+}
+
+/** Swaps what two existing paths name, atomically: no moment sees either path missing. */
+export function exchangePaths(a: string, b: string): void {
+  renameat2(a, b, RENAME_EXCHANGE);
+}
+
+function renameat2(from: string, to: string, flags: number): void {
+  const result = symbols().renameat2(AT_FDCWD, cString(from), AT_FDCWD, cString(to), flags);
   if (result !== 0) throw new ErrnoError(lastErrno(), "renameat2", from, to);
 }
 

@@ -1,7 +1,9 @@
-// A process killed with SIGKILL while it writes snapshots leaves nothing visible half-done: after a restart,
-// every listed snapshot has its payload, no payload lacks a row, and staging is empty (product.md §2).
+// A process killed with SIGKILL while it writes snapshots, or restores them, leaves nothing visible half-done:
+// after a restart, every listed snapshot has its payload, no payload lacks a row, an instance's files and record
+// come from the same snapshot, and staging is empty (product.md §2).
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { closeSync, existsSync, openSync, readdirSync, writeSync } from "node:fs";
+import { Database } from "bun:sqlite";
+import { closeSync, existsSync, openSync, readdirSync, readSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { REPO, registerFakeImage, startService, type TestService } from "../harness.ts";
 
@@ -22,6 +24,22 @@ beforeAll(async () => {
   await svc.sv.stop();
 });
 afterAll(() => svc.close());
+
+/** Writes `byte` over the first 32 MiB of every other MiB of the disk: data worth copying, and a marker. */
+function fillDisk(disk: string, byte: number): void {
+  const chunk = Buffer.alloc(1024 * 1024, byte);
+  const fd = openSync(disk, "r+");
+  for (let i = 0; i < 32; i++) writeSync(fd, chunk, 0, chunk.length, i * 2 * 1024 * 1024);
+  closeSync(fd);
+}
+
+function diskMarker(disk: string): string {
+  const byte = Buffer.alloc(1);
+  const fd = openSync(disk, "r");
+  readSync(fd, byte, 0, 1, 0);
+  closeSync(fd);
+  return String.fromCharCode(byte[0]!);
+}
 
 function checkConsistent(listed: { id: string }[]): void {
   const rows = new Set(listed.map((x) => x.id));
@@ -50,3 +68,65 @@ test("SIGKILL during snapshot creation, five times: after each restart the index
   }
   expect(total).toBeGreaterThan(0); // the child did commit snapshots between kills
 });
+
+test("SIGKILL during snapshot restores: the instance's disk and record always come from one snapshot", async () => {
+  // Two Stopped snapshots whose disk marker and tags differ (tags have no update endpoint: set in the record).
+  const setup = await startService({ dataDir });
+  const id = (await setup.call("POST", "/instances", { name: "flip", image: "fake", size: "256MB", overlay_size: "64MB", tags: { gen: "A" } })).body.id;
+  const guest = join(dataDir, "guests", id);
+  const disk = join(guest, "disk.raw");
+  fillDisk(disk, 0x41);
+  const a = (await setup.call("POST", `/instances/${id}/snapshots`, { kind: "Stopped", name: "a" })).body.id;
+  setup.sv.core.instances.update(id, { tags: { gen: "B" } });
+  fillDisk(disk, 0x42);
+  const b = (await setup.call("POST", `/instances/${id}/snapshots`, { kind: "Stopped", name: "b" })).body.id;
+  await setup.sv.stop();
+
+  const kill = async (child: Bun.Subprocess) => {
+    child.kill("SIGKILL");
+    await child.exited;
+    expect(child.signalCode).toBe("SIGKILL"); // killed mid-loop, not dead of its own error
+  };
+
+  async function crashAndCheck(crash: (child: Bun.Subprocess) => Promise<void>): Promise<void> {
+    const child = Bun.spawn([process.execPath, join(REPO, "test/fixtures/restore-loop.ts"), dataDir, id, a, b], { stdout: "pipe", stderr: "inherit" });
+    await child.stdout.getReader().read(); // "ready"
+    await crash(child);
+
+    const restarted = await startService({ dataDir });
+    const inst = (await restarted.call("GET", `/instances/${id}`)).body;
+    expect({ state: inst.state, marker: diskMarker(disk) }).toEqual({ state: "Stopped", marker: inst.tags.gen });
+    expect(readdirSync(join(dataDir, "tmp"))).toEqual([]);
+    await restarted.sv.stop();
+  }
+
+  // At random points of the loop.
+  for (let round = 0; round < 5; round++) {
+    await crashAndCheck(async (child) => {
+      await Bun.sleep(100 + Math.floor(Math.random() * 400));
+      await kill(child);
+    });
+  }
+
+  // Between the swap of the guest dir and the update of the record: the test holds SQLite's write lock, so the
+  // child's restore swaps the dir and then waits for the lock; it is killed there.
+  for (let round = 0; round < 2; round++) {
+    await crashAndCheck(async (child) => {
+      const db = new Database(join(dataDir, "snapvisor.db"));
+      db.run("BEGIN IMMEDIATE");
+      try {
+        const before = statSync(guest).ino;
+        const deadline = performance.now() + 20_000;
+        while (statSync(guest).ino === before) {
+          if (performance.now() > deadline) throw new Error("the restore never swapped the guest dir");
+          await Bun.sleep(5);
+        }
+        await Bun.sleep(100); // well inside the child's wait for the lock
+        await kill(child);
+      } finally {
+        db.run("ROLLBACK");
+        db.close();
+      }
+    });
+  }
+}, 120_000);
