@@ -3,11 +3,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { silentLogger } from "../../src/core/logger.ts";
-import { createSnapvisor } from "../../src/plugin/create-snapvisor.ts";
+import { createSnapvisor, type Snapvisor } from "../../src/plugin/create-snapvisor.ts";
 import { ensureGuestImage, GUEST_DIR } from "../../test/harness.ts";
 
 export interface BenchService {
   dataDir: string;
+  sv: Snapvisor;
   call(method: string, path: string, body?: unknown): Promise<any>;
   close(): Promise<void>;
 }
@@ -19,6 +20,7 @@ export async function benchService(): Promise<BenchService> {
   await sv.start();
   return {
     dataDir,
+    sv,
     async call(method, path, body) {
       const init = body ? { body: JSON.stringify(body), headers: { "content-type": "application/json" } } : {};
       const res = await sv.app.request(path, { method, ...init });

@@ -3,7 +3,8 @@ import { Database } from "bun:sqlite";
 import { createHash } from "node:crypto";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import type { MigrationMeta } from "drizzle-orm/migrator";
-import type { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
+import { eq, sql } from "drizzle-orm";
+import type { SQLiteColumn, SQLiteSyncDialect, SQLiteTable } from "drizzle-orm/sqlite-core";
 import { MIGRATIONS } from "./migrations.gen.ts";
 import * as schema from "./schema.ts";
 
@@ -21,6 +22,15 @@ export function openDb(file: string): Db {
   const db = drizzle({ client, schema });
   migrate(db);
   return db;
+}
+
+/**
+ * `SELECT * FROM table WHERE column = ?`, prepared once. Otherwise drizzle builds and prepares the query on
+ * every call: ~50 µs against ~4 µs for a lookup by key, which nearly every API request makes.
+ */
+export function lookupBy<T extends SQLiteTable>(db: Db, table: T, column: SQLiteColumn): (key: string) => T["$inferSelect"] | undefined {
+  const query = db.select().from(table as SQLiteTable).where(eq(column, sql.placeholder("key"))).prepare();
+  return (key) => query.get({ key }) as T["$inferSelect"] | undefined;
 }
 
 function migrate(db: Db): void {

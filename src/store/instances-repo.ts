@@ -1,23 +1,21 @@
 // Instance rows. Core reads and writes instances only through this module.
 import { and, asc, eq, gt, like, ne, or } from "drizzle-orm";
-import type { Db } from "./db.ts";
+import { lookupBy, type Db } from "./db.ts";
 import { forks, instances, type InstanceRow } from "./schema.ts";
 
 export type NewInstanceRow = typeof instances.$inferInsert;
 
 export class InstancesRepo {
-  constructor(private readonly db: Db) {}
+  readonly get: (id: string) => InstanceRow | undefined;
+  readonly byName: (name: string) => InstanceRow | undefined;
+
+  constructor(private readonly db: Db) {
+    this.get = lookupBy(db, instances, instances.id);
+    this.byName = lookupBy(db, instances, instances.name);
+  }
 
   insert(row: NewInstanceRow): void {
     this.db.insert(instances).values(row).run();
-  }
-
-  get(id: string): InstanceRow | undefined {
-    return this.db.select().from(instances).where(eq(instances.id, id)).get();
-  }
-
-  byName(name: string): InstanceRow | undefined {
-    return this.db.select().from(instances).where(eq(instances.name, name)).get();
   }
 
   /** Ids starting with `prefix` (at most `max`, enough to tell unique from ambiguous). */

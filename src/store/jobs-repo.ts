@@ -1,20 +1,20 @@
 // Persisted compression jobs, keyed `instance:<id>` / `snapshot:<id>` (at most one per key).
 import { eq, inArray } from "drizzle-orm";
-import type { Db } from "./db.ts";
+import { lookupBy, type Db } from "./db.ts";
 import { jobs, type JobRow } from "./schema.ts";
 
 export type NewJobRow = typeof jobs.$inferInsert;
 
 export class JobsRepo {
-  constructor(private readonly db: Db) {}
+  readonly get: (key: string) => JobRow | undefined;
+
+  constructor(private readonly db: Db) {
+    this.get = lookupBy(db, jobs, jobs.key);
+  }
 
   /** Replaces any finished job under the same key. */
   put(row: NewJobRow): void {
     this.db.insert(jobs).values(row).onConflictDoUpdate({ target: jobs.key, set: row }).run();
-  }
-
-  get(key: string): JobRow | undefined {
-    return this.db.select().from(jobs).where(eq(jobs.key, key)).get();
   }
 
   unfinished(): JobRow[] {

@@ -1,13 +1,13 @@
 // Snapshot schedules, one per instance (reference §5.1, stored here instead of JSON files).
 import { asc, eq } from "drizzle-orm";
-import type { Db } from "./db.ts";
+import { lookupBy, type Db } from "./db.ts";
 import { schedules, type ScheduleRow } from "./schema.ts";
 
 export class SchedulesRepo {
-  constructor(private readonly db: Db) {}
+  readonly get: (instanceId: string) => ScheduleRow | undefined;
 
-  get(instanceId: string): ScheduleRow | undefined {
-    return this.db.select().from(schedules).where(eq(schedules.instanceId, instanceId)).get();
+  constructor(private readonly db: Db) {
+    this.get = lookupBy(db, schedules, schedules.instanceId);
   }
 
   /** Ordered by instance id, like the reference's sorted schedule files. */

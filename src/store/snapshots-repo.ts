@@ -1,6 +1,6 @@
 // Snapshot rows and their fork links. ref_count is a query over the forks table, never a scan of files.
 import { and, asc, count, eq, gt, inArray, ne, or, sql, type SQL } from "drizzle-orm";
-import type { Db } from "./db.ts";
+import { lookupBy, type Db } from "./db.ts";
 import { forks, snapshots, type SnapshotRow } from "./schema.ts";
 
 export type NewSnapshotRow = typeof snapshots.$inferInsert;
@@ -14,14 +14,23 @@ export interface SnapshotFilter {
 }
 
 export class SnapshotsRepo {
-  constructor(private readonly db: Db) {}
+  readonly get: (id: string) => SnapshotRow | undefined;
+
+  /** Prepared once for any number of ids: they travel as one JSON array parameter. */
+  private readonly forkCounts;
+
+  constructor(private readonly db: Db) {
+    this.get = lookupBy(db, snapshots, snapshots.id);
+    this.forkCounts = db
+      .select({ snapshotId: forks.snapshotId, n: count() })
+      .from(forks)
+      .where(inArray(forks.snapshotId, sql`(SELECT value FROM json_each(${sql.placeholder("ids")}))`))
+      .groupBy(forks.snapshotId)
+      .prepare();
+  }
 
   insert(row: NewSnapshotRow): void {
     this.db.insert(snapshots).values(row).run();
-  }
-
-  get(id: string): SnapshotRow | undefined {
-    return this.db.select().from(snapshots).where(eq(snapshots.id, id)).get();
   }
 
   /** Rows in any row state, for reconciliation. */
@@ -73,13 +82,7 @@ export class SnapshotsRepo {
   refCounts(ids: string[]): Map<string, number> {
     const counts = new Map(ids.map((id) => [id, 0]));
     if (ids.length === 0) return counts;
-    const rows = this.db
-      .select({ snapshotId: forks.snapshotId, n: count() })
-      .from(forks)
-      .where(inArray(forks.snapshotId, ids))
-      .groupBy(forks.snapshotId)
-      .all();
-    for (const r of rows) counts.set(r.snapshotId, r.n);
+    for (const r of this.forkCounts.all({ ids: JSON.stringify(ids) })) counts.set(r.snapshotId, r.n);
     return counts;
   }
 
