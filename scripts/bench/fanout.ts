@@ -1,9 +1,7 @@
 // Fan-out: N = 1, 4, 8 forks (target Running) from one Standby snapshot of the default guest. Per N: wall time,
 // per-fork latency vs a bare restore of the same memory file in the same run, disk bytes added per fork and host
 // memory added per fork.   bun scripts/bench/fanout.ts [--sizes 1,4,8]
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { allocatedSize } from "../../src/store/file-sizes.ts";
 import { benchService } from "./bench-service.ts";

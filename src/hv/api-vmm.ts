@@ -1,8 +1,12 @@
 // A VMM process that serves an HTTP API on a Unix socket (Cloud Hypervisor, Firecracker): started through the
 // supervisor, ready once its API answers, and its socket removed when it is gone, because the control socket's
-// presence is what "a VMM exists" means to the rest of snapvisor (GuestLayout.controlSocket).
+// presence is what "a VMM exists" means to the rest of snapvisor (GuestLayout.controlSocket). ApiVm is what the
+// drivers' running VMs share.
 import { existsSync, rmSync } from "node:fs";
-import { HypervisorError } from "./hypervisor.ts";
+import { join } from "node:path";
+import { fillDurably } from "../store/fill-durably.ts";
+import { HypervisorError, type HypervisorType, type RunningVm, type SavedVm, type VmState } from "./hypervisor.ts";
+import { readSavedVm, SNAPSHOT_RECORD, writeSavedVm } from "./saved-vm-record.ts";
 import { UnixHttpClient } from "./unix-http.ts";
 import { vmmLogTail, type VmmProcess, type VmmSupervisor } from "./vmm-process.ts";
 
@@ -12,6 +16,13 @@ export const API_READY_TIMEOUT_MS = 10_000;
 export const API_READY_POLL_MS = 20;
 /** Limit for one readiness probe; a VMM that takes longer to answer a ping is not ready. */
 const READY_PROBE_TIMEOUT_MS = 1_000;
+
+/** What a driver of an API-driven VMM is built with. */
+export interface ApiVmmDriverOptions {
+  /** Argv prefix that runs the binary (`["firecracker"]`), or an interpreter and a script for a fake. */
+  command: readonly string[];
+  supervisor: VmmSupervisor;
+}
 
 export interface ApiVmm {
   proc: VmmProcess;
@@ -63,10 +74,75 @@ export async function launchApiVmm(supervisor: VmmSupervisor, spec: LaunchSpec):
   }
 }
 
-/** Takes over a VMM left running by an earlier server: only if `pid` still runs a command line naming `socket`. */
-export function adoptApiVmm(supervisor: VmmSupervisor, pid: number, socket: string, baseUrl: string): ApiVmm | null {
-  const proc = supervisor.adopt(pid, (cmdline) => cmdline.includes(socket));
-  return proc ? wrap(proc, socket, baseUrl) : null;
+/** Runs the calls that bring a fresh VMM's VM up; a VMM that fails on the way is ended, never left behind. */
+export async function bringUp<T>(vmm: ApiVmm, calls: () => Promise<T>): Promise<T> {
+  try {
+    return await calls();
+  } catch (err) {
+    await vmm.proc.kill();
+    throw err;
+  }
+}
+
+export interface AdoptSpec {
+  pid: number;
+  socket: string;
+  baseUrl: string;
+  /** The launch record the driver wrote in the guest dir when the VMM started. */
+  launchRecord: string;
+  type: HypervisorType;
+}
+
+/**
+ * Takes over a VMM left running by an earlier server: only if `pid` still runs a command line naming the socket.
+ * Its launch record says what it runs; without a readable one it could never be snapshotted, so it is ended.
+ */
+export async function adoptApiVmm(supervisor: VmmSupervisor, spec: AdoptSpec): Promise<{ vmm: ApiVmm; launched: SavedVm } | null> {
+  const proc = supervisor.adopt(spec.pid, (cmdline) => cmdline.includes(spec.socket));
+  if (!proc) return null;
+  const vmm = wrap(proc, spec.socket, spec.baseUrl);
+  try {
+    return { vmm, launched: await readSavedVm(spec.launchRecord, spec.type) };
+  } catch (err) {
+    await proc.kill();
+    throw err;
+  }
+}
+
+/** A VM behind an API-driven VMM process; each driver adds its VMM's own calls. */
+export abstract class ApiVm implements RunningVm {
+  constructor(
+    protected readonly vmm: ApiVmm,
+    /** What this VMM runs: becomes the snapshot's vm.json. */
+    private readonly launched: SavedVm,
+  ) {}
+
+  get pid(): number {
+    return this.vmm.proc.pid;
+  }
+
+  get exited(): Promise<number | null> {
+    return this.vmm.exited;
+  }
+
+  abstract state(): Promise<VmState>;
+  abstract pause(): Promise<void>;
+  abstract resume(): Promise<void>;
+  abstract shutdown(timeoutMs: number): Promise<void>;
+
+  /** Has the VMM write its snapshot files into `dir` (empty; the VM is paused). */
+  protected abstract writeSnapshot(dir: string): Promise<void>;
+
+  /** The record goes last, once the VMM's files are on disk: its presence says the snapshot is complete. */
+  async snapshot(dir: string): Promise<void> {
+    await fillDurably(dir, () => this.writeSnapshot(dir));
+    await writeSavedVm(join(dir, SNAPSHOT_RECORD), this.launched);
+  }
+
+  async kill(): Promise<void> {
+    await this.vmm.proc.kill();
+    await this.vmm.exited;
+  }
 }
 
 function wrap(proc: VmmProcess, socket: string, baseUrl: string): ApiVmm {

@@ -1,5 +1,5 @@
 // Registered guest images.
-import { asc, eq } from "drizzle-orm";
+import { asc } from "drizzle-orm";
 import { lookupBy, type Db } from "./db.ts";
 import { images, type ImageRow } from "./schema.ts";
 

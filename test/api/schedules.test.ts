@@ -156,7 +156,7 @@ describe("schedule runs", () => {
   test("one failing schedule does not stop the others; errors name each instance (item 20)", async () => {
     const bad1 = await instance("bad1");
     const bad2 = await instance("bad2");
-    const good = await instance("good");
+    await instance("good");
     for (const ref of ["bad1", "bad2", "good"]) await put(ref, { interval: "1m", retention: { max_count: 1 } });
     for (const { id } of [bad1, bad2]) svc.sv.core.instances.update(id, { rowState: "error", stateError: "broken for the test" });
     advance(2 * 60_000);

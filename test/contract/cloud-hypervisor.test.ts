@@ -3,16 +3,16 @@
 // request valid against the v53.0 spec (strict, version-aware), the fake's answers valid too, and the documented
 // failure modes mapped to HypervisorErrors.
 import { afterAll, describe, expect, test } from "bun:test";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { CH_LAYOUT, CloudHypervisorDriver } from "../../src/hv/cloud-hypervisor/driver.ts";
-import type { Hypervisor, RunningVm, VmConfig } from "../../src/hv/hypervisor.ts";
+import type { Hypervisor, VmConfig } from "../../src/hv/hypervisor.ts";
 import { UnixHttpClient, VmmHttpError } from "../../src/hv/unix-http.ts";
 import { VmmSupervisor } from "../../src/hv/vmm-process.ts";
 import { cloudHypervisorSpec } from "./openapi-specs.ts";
-import { callLine, fakeTarget, guestFixture, realTarget, removeScratch, scratchDir } from "./vmm-targets.ts";
+import { describeRealBinary, driverLifecycle, SHUTDOWN_TIMEOUT_MS, standbyInto, type LifecycleFacts } from "./driver-lifecycle.ts";
+import { callLine, fakeTarget, guestFixture, removeScratch, scratchDir } from "./vmm-targets.ts";
 
-const SHUTDOWN_TIMEOUT_MS = 5_000;
 const supervisor = new VmmSupervisor();
 const root = scratchDir("sv-ch-");
 
@@ -23,30 +23,17 @@ afterAll(async () => {
 
 const driver = (command: string[]): Hypervisor => new CloudHypervisorDriver({ command, supervisor });
 
-/** The issue's flow through the driver; returns both VMs (the second one already killed). */
-async function lifecycle(hv: Hypervisor, dir: string, config: VmConfig): Promise<{ first: RunningVm; second: RunningVm; snapshotDir: string }> {
-  const first = await hv.start({ dir, config });
-  expect(await first.state()).toBe("running");
-  await first.pause();
-  expect(await first.state()).toBe("paused");
-  const snapshotDir = join(dir, "standby");
-  mkdirSync(snapshotDir);
-  await first.snapshot(snapshotDir);
-  expect(readdirSync(snapshotDir).sort()).toEqual(["config.json", "memory-ranges", "state.json", "vm.json"]);
-  expect(hv.memoryFile).toBe("memory-ranges");
-  await first.shutdown(SHUTDOWN_TIMEOUT_MS);
-  expect(existsSync(join(dir, CH_LAYOUT.controlSocket))).toBe(false);
-
-  const saved = await hv.checkRestorable(snapshotDir);
-  expect(saved).toEqual({ hypervisor: "cloud-hypervisor", version: await hv.version(), config });
-  const second = await hv.restore({ dir, config, snapshotDir });
-  expect(second.pid).not.toBe(first.pid);
-  expect(await second.state()).toBe("running");
-  await second.kill();
-  expect(await second.exited).toBeNull();
-  expect(existsSync(join(dir, CH_LAYOUT.controlSocket))).toBe(false);
-  return { first, second, snapshotDir };
-}
+const CH: LifecycleFacts = {
+  name: "cloud-hypervisor",
+  snapshotFiles: ["config.json", "memory-ranges", "state.json", "vm.json"],
+  memoryFile: "memory-ranges",
+  socket: CH_LAYOUT.controlSocket,
+  async endRestored(vm) {
+    await vm.kill();
+    expect(await vm.exited).toBeNull();
+  },
+};
+const lifecycle = (hv: Hypervisor, dir: string, config: VmConfig) => driverLifecycle(hv, CH, dir, config);
 
 describe("cloud-hypervisor driver against the fake VMM process", () => {
   test("v53: exact call order, every request valid, the restored VM is the snapshotted one", async () => {
@@ -150,11 +137,7 @@ describe("cloud-hypervisor driver against the fake VMM process", () => {
     const fake = fakeTarget("cloud-hypervisor", root);
     const hv = driver(fake.command);
     const source = guestFixture(root, "src");
-    const vm = await hv.start(source);
-    await vm.pause();
-    mkdirSync(join(source.dir, "standby"));
-    await vm.snapshot(join(source.dir, "standby"));
-    await vm.kill();
+    await standbyInto(await hv.start(source), source.dir);
 
     const forkDir = join(root, "fork");
     const unprepared = join(root, "fork-unprepared");
@@ -178,11 +161,7 @@ describe("cloud-hypervisor driver against the fake VMM process", () => {
   test("a snapshot of another CH version is refused as incompatible before any process starts", async () => {
     const writer = fakeTarget("cloud-hypervisor", root, ["--fake-version", "53.0"]);
     const { dir, config } = guestFixture(root, "cross");
-    const vm = await driver(writer.command).start({ dir, config });
-    await vm.pause();
-    mkdirSync(join(dir, "standby"));
-    await vm.snapshot(join(dir, "standby"));
-    await vm.kill();
+    await standbyInto(await driver(writer.command).start({ dir, config }), dir);
 
     const reader = fakeTarget("cloud-hypervisor", root, ["--fake-version", "52.0"]);
     const hv = driver(reader.command);
@@ -219,15 +198,4 @@ describe("cloud-hypervisor driver against the fake VMM process", () => {
   });
 });
 
-const real = realTarget("cloud-hypervisor");
-describe("cloud-hypervisor driver against the real binary", () => {
-  if ("skip" in real) {
-    console.log(`[cloud-hypervisor] real-binary suite skipped: ${real.skip}`);
-    test.skip(`real cloud-hypervisor lifecycle (skipped: ${real.skip})`, () => {});
-    return;
-  }
-  test("start → pause → snapshot → shutdown → restore in a new process → resume", async () => {
-    const { dir, config } = guestFixture(root, "real", real.kernel);
-    await lifecycle(driver(real.command), dir, config);
-  });
-});
+describeRealBinary(CH, root, driver);

@@ -3,16 +3,16 @@
 // request valid against the v1.16.1 spec with `deny_unknown_fields` everywhere and the mem_* rule, the fake's
 // answers valid too, and the documented failure modes mapped to HypervisorErrors.
 import { afterAll, describe, expect, test } from "bun:test";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { FC_LAYOUT, FirecrackerDriver } from "../../src/hv/firecracker/driver.ts";
-import type { Hypervisor, RunningVm, VmConfig } from "../../src/hv/hypervisor.ts";
+import type { Hypervisor, VmConfig } from "../../src/hv/hypervisor.ts";
 import { UnixHttpClient, VmmHttpError } from "../../src/hv/unix-http.ts";
 import { VmmSupervisor } from "../../src/hv/vmm-process.ts";
 import { firecrackerSpec } from "./openapi-specs.ts";
-import { callLine, fakeTarget, guestFixture, realTarget, removeScratch, scratchDir } from "./vmm-targets.ts";
+import { describeRealBinary, driverLifecycle, SHUTDOWN_TIMEOUT_MS, standbyInto, type LifecycleFacts } from "./driver-lifecycle.ts";
+import { callLine, fakeTarget, guestFixture, removeScratch, scratchDir } from "./vmm-targets.ts";
 
-const SHUTDOWN_TIMEOUT_MS = 5_000;
 const supervisor = new VmmSupervisor();
 const root = scratchDir("sv-fc-");
 
@@ -23,28 +23,14 @@ afterAll(async () => {
 
 const driver = (command: string[]): Hypervisor => new FirecrackerDriver({ command, supervisor });
 
-async function lifecycle(hv: Hypervisor, dir: string, config: VmConfig): Promise<{ first: RunningVm; second: RunningVm; snapshotDir: string }> {
-  const first = await hv.start({ dir, config });
-  expect(await first.state()).toBe("running");
-  await first.pause();
-  expect(await first.state()).toBe("paused");
-  const snapshotDir = join(dir, "standby");
-  mkdirSync(snapshotDir);
-  await first.snapshot(snapshotDir);
-  expect(readdirSync(snapshotDir).sort()).toEqual(["memory", "state", "vm.json"]);
-  expect(hv.memoryFile).toBe("memory");
-  await first.shutdown(SHUTDOWN_TIMEOUT_MS);
-  expect(existsSync(join(dir, FC_LAYOUT.controlSocket))).toBe(false);
-
-  const saved = await hv.checkRestorable(snapshotDir);
-  expect(saved).toMatchObject({ hypervisor: "firecracker", version: await hv.version(), config });
-  const second = await hv.restore({ dir, config, snapshotDir });
-  expect(second.pid).not.toBe(first.pid);
-  expect(await second.state()).toBe("running");
-  await second.shutdown(SHUTDOWN_TIMEOUT_MS);
-  expect(existsSync(join(dir, FC_LAYOUT.controlSocket))).toBe(false);
-  return { first, second, snapshotDir };
-}
+const FC: LifecycleFacts = {
+  name: "firecracker",
+  snapshotFiles: ["memory", "state", "vm.json"],
+  memoryFile: "memory",
+  socket: FC_LAYOUT.controlSocket,
+  endRestored: (vm) => vm.shutdown(SHUTDOWN_TIMEOUT_MS), // Ctrl-Alt-Del, then the signal
+};
+const lifecycle = (hv: Hypervisor, dir: string, config: VmConfig) => driverLifecycle(hv, FC, dir, config);
 
 describe("firecracker driver against the fake VMM process", () => {
   test("exact call order, every request valid (no unknown fields), the restored VM is the snapshotted one", async () => {
@@ -138,11 +124,7 @@ describe("firecracker driver against the fake VMM process", () => {
     const fake = fakeTarget("firecracker", root);
     const hv = driver(fake.command);
     const { dir, config } = guestFixture(root, "badload");
-    const vm = await hv.start({ dir, config });
-    await vm.pause();
-    mkdirSync(join(dir, "standby"));
-    await vm.snapshot(join(dir, "standby"));
-    await vm.kill();
+    await standbyInto(await hv.start({ dir, config }), dir);
     rmSync(join(dir, "disk.raw"));
     const err = await hv.restore({ dir, config, snapshotDir: join(dir, "standby") }).catch((e) => e);
     expect(err).toBeInstanceOf(VmmHttpError);
@@ -154,11 +136,7 @@ describe("firecracker driver against the fake VMM process", () => {
     const fake = fakeTarget("firecracker", root);
     const hv = driver(fake.command);
     const source = guestFixture(root, "src");
-    const vm = await hv.start(source);
-    await vm.pause();
-    mkdirSync(join(source.dir, "standby"));
-    await vm.snapshot(join(source.dir, "standby"));
-    await vm.kill();
+    await standbyInto(await hv.start(source), source.dir);
     const forkDir = join(root, "fork");
     cpSync(source.dir, forkDir, { recursive: true });
     await hv.prepareFork(join(forkDir, "standby"), source.dir, forkDir);
@@ -173,22 +151,14 @@ describe("firecracker driver against the fake VMM process", () => {
     const hv = driver(fake.command);
     const source = guestFixture(root, "abs");
     const config = { ...source.config, disks: [{ path: join(source.dir, "disk.raw"), format: "raw" as const, readonly: false }] };
-    const vm = await hv.start({ dir: source.dir, config });
-    await vm.pause();
-    mkdirSync(join(source.dir, "standby"));
-    await vm.snapshot(join(source.dir, "standby"));
-    await vm.kill();
+    await standbyInto(await hv.start({ dir: source.dir, config }), source.dir);
     await expect(hv.prepareFork(join(source.dir, "standby"), source.dir, join(root, "abs-fork"))).rejects.toMatchObject({ kind: "not_supported" });
   });
 
   test("snapshot formats: another major is incompatible before any process starts; an older minor loads", async () => {
     const writer = fakeTarget("firecracker", root, ["--fake-version", "1.16.1", "--fake-snapshot-format", "10.0.0"]);
     const { dir, config } = guestFixture(root, "formats");
-    const vm = await driver(writer.command).start({ dir, config });
-    await vm.pause();
-    mkdirSync(join(dir, "standby"));
-    await vm.snapshot(join(dir, "standby"));
-    await vm.kill();
+    await standbyInto(await driver(writer.command).start({ dir, config }), dir);
     expect(JSON.parse(readFileSync(join(dir, "standby/vm.json"), "utf8"))).toMatchObject({ version: "1.16.1", detail: { snapshotFormat: "10.0.0" } });
 
     const newer = fakeTarget("firecracker", root, ["--fake-version", "1.17.0", "--fake-snapshot-format", "11.0.0"]);
@@ -216,15 +186,4 @@ describe("firecracker driver against the fake VMM process", () => {
   });
 });
 
-const real = realTarget("firecracker");
-describe("firecracker driver against the real binary", () => {
-  if ("skip" in real) {
-    console.log(`[firecracker] real-binary suite skipped: ${real.skip}`);
-    test.skip(`real firecracker lifecycle (skipped: ${real.skip})`, () => {});
-    return;
-  }
-  test("start → pause → snapshot → shutdown → restore in a new process → resume", async () => {
-    const { dir, config } = guestFixture(root, "real", real.kernel);
-    await lifecycle(driver(real.command), dir, config);
-  });
-});
+describeRealBinary(FC, root, driver);

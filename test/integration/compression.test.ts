@@ -5,7 +5,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { startService, type TestService } from "../harness.ts";
-import { bootGuest, consoleTicks, exec, isContinuous, tick, vmmProcesses, waitForTicks, withGuestService } from "./guest.ts";
+import { bootGuest, consoleTicks, exec, isContinuous, tick, waitForTicks, withGuestService } from "./guest.ts";
 
 let svc: TestService;
 const standbyFiles = (id: string) => readdirSync(join(svc.dataDir, "guests", id, "standby")).sort();

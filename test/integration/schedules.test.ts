@@ -3,7 +3,7 @@
 // scheduled snapshot with a fork survives retention.
 import { expect, test } from "bun:test";
 import type { TestService } from "../harness.ts";
-import { bootCount, bootGuest, consoleTicks, isContinuous, vmmProcesses, withGuestService } from "./guest.ts";
+import { bootCount, bootGuest, consoleTicks, isContinuous, withGuestService } from "./guest.ts";
 
 let svc: TestService;
 let offsetMs = 0;

@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import type { TestService } from "../harness.ts";
-import { bootCount, bootGuest, consoleTicks, exec, isContinuous, tick, vmmProcesses, waitForTicks, withGuestService } from "./guest.ts";
+import { bootCount, bootGuest, consoleTicks, exec, isContinuous, tick, waitForTicks, withGuestService } from "./guest.ts";
 
 let svc: TestService;
 const memoryFile = (id: string, root: "guests" | "snapshots") =>

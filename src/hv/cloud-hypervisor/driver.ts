@@ -7,7 +7,7 @@
 // log) and a virtio console, so there is no agent channel and layout().agentSocket is undefined.
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { adoptApiVmm, launchApiVmm, type ApiVmm } from "../api-vmm.ts";
+import { adoptApiVmm, ApiVm, bringUp, launchApiVmm, type ApiVmm, type ApiVmmDriverOptions } from "../api-vmm.ts";
 import {
   HypervisorError,
   type Capabilities,
@@ -22,7 +22,6 @@ import {
 import { readSavedVm, SNAPSHOT_RECORD, writeSavedVm } from "../saved-vm-record.ts";
 import { MEMORY_TRANSFER_TIMEOUT_MS } from "../unix-http.ts";
 import { askBinary, once } from "../vmm-binary.ts";
-import type { VmmSupervisor } from "../vmm-process.ts";
 import { writeFileAtomic } from "../../store/atomic.ts";
 import { chVmConfig, rebaseChConfig } from "./config.ts";
 import { parseChVersion, restoreRefusal, supportsRestoreResume, type ChVersion } from "./version.ts";
@@ -43,19 +42,13 @@ export const VMM_EXIT_TIMEOUT_MS = 5_000;
 /** CH's `vm.info` states → ours. BreakPoint (a debugger stop) is a paused VM to us. */
 const STATES: Record<string, VmState> = { Created: "created", Running: "running", Paused: "paused", Shutdown: "shutdown", BreakPoint: "paused" };
 
-export interface CloudHypervisorOptions {
-  /** Argv prefix that runs the binary: `["cloud-hypervisor"]`, or an interpreter and a script for the fake. */
-  command: readonly string[];
-  supervisor: VmmSupervisor;
-}
-
 export class CloudHypervisorDriver implements Hypervisor {
   readonly type = "cloud-hypervisor";
   readonly capabilities: Capabilities = { snapshot: true, standby: true, fork: true, pause: true, hotplugMemory: false };
   readonly memoryFile = CH_MEMORY_FILE;
   private readonly binaryVersion: () => Promise<ChVersion>;
 
-  constructor(private readonly opts: CloudHypervisorOptions) {
+  constructor(private readonly opts: ApiVmmDriverOptions) {
     this.binaryVersion = once(async () => {
       const output = await askBinary(opts.command, ["--version"]);
       const version = parseChVersion(output);
@@ -75,21 +68,18 @@ export class CloudHypervisorDriver implements Hypervisor {
   async start(req: StartRequest): Promise<RunningVm> {
     const version = await this.binaryVersion();
     const vmm = await this.launch(req.dir);
-    try {
+    return bringUp(vmm, async () => {
       await vmm.api.request("PUT", "/vm.create", chVmConfig(req.config, req.dir, CH_LAYOUT.serialLog));
       await vmm.api.request("PUT", "/vm.boot");
       return await this.running(vmm, req.dir, version.text, req.config);
-    } catch (err) {
-      await vmm.proc.kill();
-      throw err;
-    }
+    });
   }
 
   async restore(req: StartRequest & { snapshotDir: string }): Promise<RunningVm> {
     await this.checkRestorable(req.snapshotDir);
     const version = await this.binaryVersion();
     const vmm = await this.launch(req.dir);
-    try {
+    return bringUp(vmm, async () => {
       // Copy mode reads memory-ranges once and never again: the file may be hard-linked into other guests.
       const autoResume = supportsRestoreResume(version);
       await vmm.api.request(
@@ -101,10 +91,7 @@ export class CloudHypervisorDriver implements Hypervisor {
       // Before v52 `resume` does not exist (CH drops it silently), so the VM is still paused; check either way.
       if (!autoResume || (await infoState(vmm)) === "paused") await vmm.api.request("PUT", "/vm.resume");
       return await this.running(vmm, req.dir, version.text, req.config);
-    } catch (err) {
-      await vmm.proc.kill();
-      throw err;
-    }
+    });
   }
 
   async checkRestorable(snapshotDir: string): Promise<SavedVm> {
@@ -129,13 +116,9 @@ export class CloudHypervisorDriver implements Hypervisor {
   }
 
   async attach(dir: string, pid: number): Promise<RunningVm | null> {
-    const vmm = adoptApiVmm(this.opts.supervisor, pid, join(dir, CH_LAYOUT.controlSocket), API_BASE_URL);
-    if (!vmm) return null;
-    const launched = await readSavedVm(join(dir, CH_LAUNCH_RECORD), this.type).catch(async (err) => {
-      await vmm.proc.kill();
-      throw err;
-    });
-    return new ChVm(vmm, launched);
+    const socket = join(dir, CH_LAYOUT.controlSocket);
+    const found = await adoptApiVmm(this.opts.supervisor, { pid, socket, baseUrl: API_BASE_URL, launchRecord: join(dir, CH_LAUNCH_RECORD), type: this.type });
+    return found && new ChVm(found.vmm, found.launched);
   }
 
   private async launch(dir: string): Promise<ApiVmm> {
@@ -157,21 +140,7 @@ export class CloudHypervisorDriver implements Hypervisor {
   }
 }
 
-class ChVm implements RunningVm {
-  constructor(
-    private readonly vmm: ApiVmm,
-    /** What this VMM runs: becomes the snapshot's vm.json. */
-    private readonly launched: SavedVm,
-  ) {}
-
-  get pid(): number {
-    return this.vmm.proc.pid;
-  }
-
-  get exited(): Promise<number | null> {
-    return this.vmm.exited;
-  }
-
+class ChVm extends ApiVm {
   state(): Promise<VmState> {
     return infoState(this.vmm);
   }
@@ -184,9 +153,8 @@ class ChVm implements RunningVm {
     await this.vmm.api.request("PUT", "/vm.resume");
   }
 
-  async snapshot(dir: string): Promise<void> {
+  protected async writeSnapshot(dir: string): Promise<void> {
     await this.vmm.api.request("PUT", "/vm.snapshot", { destination_url: `file://${dir}` }, MEMORY_TRANSFER_TIMEOUT_MS);
-    await writeSavedVm(join(dir, SNAPSHOT_RECORD), this.launched);
   }
 
   /** ACPI power button while the guest runs, then vmm.shutdown (the process exits), then SIGKILL if needed. */
@@ -206,11 +174,6 @@ class ChVm implements RunningVm {
     } finally {
       await this.kill();
     }
-  }
-
-  async kill(): Promise<void> {
-    await this.vmm.proc.kill();
-    await this.vmm.exited;
   }
 
   private async untilPoweredOff(timeoutMs: number): Promise<void> {

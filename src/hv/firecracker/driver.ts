@@ -9,7 +9,7 @@
 // there is no guest-agent channel (layout().agentSocket is undefined).
 import { mkdir, open } from "node:fs/promises";
 import { isAbsolute, join, relative } from "node:path";
-import { adoptApiVmm, launchApiVmm, type ApiVmm } from "../api-vmm.ts";
+import { adoptApiVmm, ApiVm, bringUp, launchApiVmm, type ApiVmm, type ApiVmmDriverOptions } from "../api-vmm.ts";
 import {
   HypervisorError,
   type Capabilities,
@@ -24,7 +24,7 @@ import {
 import { readSavedVm, SNAPSHOT_RECORD, writeSavedVm } from "../saved-vm-record.ts";
 import { MEMORY_TRANSFER_TIMEOUT_MS } from "../unix-http.ts";
 import { askBinary, once } from "../vmm-binary.ts";
-import { VMM_LOG, type VmmSupervisor } from "../vmm-process.ts";
+import { VMM_LOG } from "../vmm-process.ts";
 import { fcBootRequests } from "./config.ts";
 import { parseSemVer, restoreRefusal, type FcHost } from "./version.ts";
 
@@ -48,19 +48,13 @@ export interface FcDetail {
   snapshotFormat: string;
 }
 
-export interface FirecrackerOptions {
-  /** Argv prefix that runs the binary: `["firecracker"]`, or an interpreter and a script for the fake. */
-  command: readonly string[];
-  supervisor: VmmSupervisor;
-}
-
 export class FirecrackerDriver implements Hypervisor {
   readonly type = "firecracker";
   readonly capabilities: Capabilities = { snapshot: true, standby: true, fork: true, pause: true, hotplugMemory: false };
   readonly memoryFile = FC_MEMORY_FILE;
   private readonly host: () => Promise<FcHost>;
 
-  constructor(private readonly opts: FirecrackerOptions) {
+  constructor(private readonly opts: ApiVmmDriverOptions) {
     this.host = once(async () => {
       const [versionOut, formatOut] = await Promise.all([askBinary(opts.command, ["--version"]), askBinary(opts.command, ["--snapshot-version"])]);
       const release = parseSemVer(versionOut);
@@ -84,21 +78,19 @@ export class FirecrackerDriver implements Hypervisor {
     const requests = fcBootRequests(req.config);
     const host = await this.host();
     const vmm = await this.launch(req.dir);
-    try {
+    return bringUp(vmm, async () => {
       for (const r of requests) await vmm.api.request(r.method, r.path, r.body);
       await vmm.api.request("PUT", "/actions", { action_type: "InstanceStart" });
       return await this.running(vmm, req.dir, host, req.config);
-    } catch (err) {
-      await vmm.proc.kill();
-      throw err;
-    }
+    });
   }
 
   async restore(req: StartRequest & { snapshotDir: string }): Promise<RunningVm> {
     await this.checkRestorable(req.snapshotDir);
     const host = await this.host();
     const vmm = await this.launch(req.dir);
-    try {
+    // A failed load leaves Firecracker unusable (§2.7): bringUp ends the process.
+    return bringUp(vmm, async () => {
       // Exactly one of mem_file_path / mem_backend; the File backend maps the memory file and never writes it.
       await vmm.api.request(
         "PUT",
@@ -112,11 +104,7 @@ export class FirecrackerDriver implements Hypervisor {
       );
       await vmm.api.request("PATCH", "/vm", { state: "Resumed" });
       return await this.running(vmm, req.dir, host, req.config);
-    } catch (err) {
-      // A failed load leaves Firecracker unusable (§2.7): the process always goes.
-      await vmm.proc.kill();
-      throw err;
-    }
+    });
   }
 
   async checkRestorable(snapshotDir: string): Promise<SavedVm> {
@@ -143,13 +131,9 @@ export class FirecrackerDriver implements Hypervisor {
   }
 
   async attach(dir: string, pid: number): Promise<RunningVm | null> {
-    const vmm = adoptApiVmm(this.opts.supervisor, pid, join(dir, FC_LAYOUT.controlSocket), API_BASE_URL);
-    if (!vmm) return null;
-    const launched = await readSavedVm(join(dir, FC_LAUNCH_RECORD), this.type).catch(async (err) => {
-      await vmm.proc.kill();
-      throw err;
-    });
-    return new FcVm(vmm, launched);
+    const socket = join(dir, FC_LAYOUT.controlSocket);
+    const found = await adoptApiVmm(this.opts.supervisor, { pid, socket, baseUrl: API_BASE_URL, launchRecord: join(dir, FC_LAUNCH_RECORD), type: this.type });
+    return found && new FcVm(found.vmm, found.launched);
   }
 
   private async launch(dir: string): Promise<ApiVmm> {
@@ -173,21 +157,7 @@ export class FirecrackerDriver implements Hypervisor {
   }
 }
 
-class FcVm implements RunningVm {
-  constructor(
-    private readonly vmm: ApiVmm,
-    /** What this VMM runs: becomes the snapshot's vm.json. */
-    private readonly launched: SavedVm,
-  ) {}
-
-  get pid(): number {
-    return this.vmm.proc.pid;
-  }
-
-  get exited(): Promise<number | null> {
-    return this.vmm.exited;
-  }
-
+class FcVm extends ApiVm {
   async state(): Promise<VmState> {
     const info = (await this.vmm.api.request("GET", "/")) as { state?: unknown } | undefined;
     const state = typeof info?.state === "string" ? STATES[info.state] : undefined;
@@ -204,14 +174,13 @@ class FcVm implements RunningVm {
   }
 
   /** Full snapshot into fresh files: `dir` is empty, so no existing (possibly hard-linked) file is written in place. */
-  async snapshot(dir: string): Promise<void> {
+  protected async writeSnapshot(dir: string): Promise<void> {
     await this.vmm.api.request(
       "PUT",
       "/snapshot/create",
       { snapshot_type: "Full", snapshot_path: join(dir, FC_STATE_FILE), mem_file_path: join(dir, FC_MEMORY_FILE) },
       MEMORY_TRANSFER_TIMEOUT_MS,
     );
-    await writeSavedVm(join(dir, SNAPSHOT_RECORD), this.launched);
   }
 
   /** Ctrl-Alt-Del while the guest runs (Firecracker exits when the guest resets), then SIGTERM/SIGKILL. */
@@ -229,8 +198,4 @@ class FcVm implements RunningVm {
     }
   }
 
-  async kill(): Promise<void> {
-    await this.vmm.proc.kill();
-    await this.vmm.exited;
-  }
 }

@@ -15,7 +15,7 @@ import { standbyInstance } from "../../core/standby.ts";
 import type { Env } from "../env.ts";
 import { decodeCursor, encodeCursor, NEXT_CURSOR_HEADER } from "../cursor.ts";
 import { byteSize, compression, delay, snapshotPolicy } from "../request-values.ts";
-import { ErrorSchema, IdParamSchema, PageQuerySchema } from "../schemas/common.ts";
+import { IdParamSchema, PageQuerySchema } from "../schemas/common.ts";
 import {
   CreateInstanceSchema,
   ExecResultSchema,
