@@ -20,12 +20,15 @@ export async function fillDurably<T>(dir: string, fill: () => Promise<T>): Promi
     while (filling) {
       await Bun.sleep(FLUSH_ROUND_MS);
       for (const entry of await readdir(dir, { withFileTypes: true })) {
-        if (filling && entry.isFile() && !handles.has(entry.name)) handles.set(entry.name, await open(join(dir, entry.name), "r"));
+        if (!filling || !entry.isFile() || handles.has(entry.name)) continue;
+        // Gone between readdir and open (renamed into place, say): the next round sees its new name.
+        const handle = await open(join(dir, entry.name), "r").catch(() => undefined);
+        if (handle) handles.set(entry.name, handle);
       }
       for (const handle of handles.values()) await handle.datasync();
     }
   };
-  // Only a head start: a file that vanished or a flush that failed is for the final fsync to find.
+  // Only a head start: a flush that failed is for the final fsync to report.
   const flushing = flushBehind().catch(() => undefined);
   try {
     const result = await fill();
