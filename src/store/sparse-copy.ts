@@ -5,7 +5,7 @@
 import {
   closeSync,
   fchmodSync,
-  fdatasyncSync,
+  fdatasync,
   fstatSync,
   ftruncateSync,
   openSync,
@@ -13,6 +13,7 @@ import {
   rmSync,
   writeSync,
 } from "node:fs";
+import { promisify } from "node:util";
 import { copyFileRange, ErrnoError, seekData, seekHole } from "./libc.ts";
 
 /** Bytes per syscall: the unit of progress reports, abort checks and event-loop yields. */
@@ -78,7 +79,8 @@ export async function sparseCopyFile(
       dataStart = dataEnd < stat.size ? dataAtOrAfter(srcFd, dataEnd, src) : null;
     }
     onProgress?.(stat.size, stat.size);
-    fdatasyncSync(dstFd);
+    // On the thread pool: flushing gigabytes of copied data must not stall the event loop.
+    await promisify(fdatasync)(dstFd);
     closeSync(dstFd);
     dstFd = undefined;
     return { size: stat.size, bytesCopied };
