@@ -2,27 +2,12 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { collect, pieces } from "../../../test/streams.ts";
 import { LZ4_BLOCK_BYTES, compressLz4Frame, decompressLz4Frames } from "./lz4-frame.ts";
 import { Lz4FormatError } from "./lz4-block.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "lz4-frame-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Feeds `data` in pieces of `size` bytes, each copied into one reused buffer (as file-codec's reader does). */
-async function* pieces(data: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
-  const reused = new Uint8Array(size);
-  for (let at = 0; at < data.length; at += size) {
-    const n = Math.min(size, data.length - at);
-    reused.set(data.subarray(at, at + n));
-    yield reused.subarray(0, n);
-  }
-}
-
-async function collect(stream: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  for await (const part of stream) parts.push(part.slice());
-  return Buffer.concat(parts);
-}
 
 function lz4Cli(args: string[], input: Uint8Array): Uint8Array {
   const file = join(dir, "cli-input");
