@@ -3,7 +3,7 @@
 // atomically, so a failed copy leaves the instance as it was. A crash after the swap but before the row is
 // updated is finished at the next start from the intent record left in staging (finishInterruptedRestores).
 import { existsSync } from "node:fs";
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { commitDir, exchangeDirs, removeTree, stageDir, writeFileAtomic } from "../store/atomic.ts";
@@ -102,7 +102,12 @@ export async function finishInterruptedRestores(ctx: CoreContext): Promise<void>
   for (const name of await readdir(ctx.paths.tmpDir).catch(() => [] as string[])) {
     const path = join(ctx.paths.tmpDir, name, RESTORE_INTENT);
     if (!existsSync(path)) continue;
-    const intent = RestoreIntent.parse(JSON.parse(await readFile(path, "utf8")));
+    const parsed = RestoreIntent.safeParse(await Bun.file(path).json().catch(() => undefined));
+    if (!parsed.success) {
+      ctx.logger.warn("ignoring an unreadable restore intent", { path });
+      continue;
+    }
+    const intent = parsed.data;
     const live = await stat(guestDir(ctx, intent.instanceId)).catch(() => undefined);
     if (live?.ino !== intent.guestInode || !ctx.instances.get(intent.instanceId)) continue;
     // The snapshot cannot have gone: deleting it waits for the restore's lock, and the crash ended neither.
