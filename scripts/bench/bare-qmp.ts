@@ -1,5 +1,38 @@
 // The least QMP a benchmark's bare baseline needs: greeting, capabilities, commands, one event wait. Kept
-// apart from src/hv/qmp-client.ts on purpose: the baseline must not include our own client.
+// apart from src/hv/qmp-client.ts on purpose: the baseline must not include our own client. bareRestore is the
+// baseline restore both the lifecycle and the fan-out benchmarks compare with.
+import { join } from "node:path";
+import { waitForAgent } from "../../src/hv/guest-agent.ts";
+import type { VmConfig } from "../../src/hv/hypervisor.ts";
+import { chooseAccel, probeHost } from "../../src/hv/qemu/accel.ts";
+import { incomingArgv } from "../../src/hv/qemu/argv.ts";
+
+/** The machine snapvisor runs, for bare QEMU command lines. */
+export const BARE_MACHINE = { machine: "pc-q35-7.2", accel: chooseAccel("auto", probeHost()) };
+const AGENT_TIMEOUT_MS = 30_000;
+
+export interface BareRestore {
+  proc: import("bun").Subprocess;
+  qmp: BareQmp;
+  /** From spawn to `cont` answered. */
+  resumedMs: number;
+  /** From spawn to the guest agent's first answer (what snapvisor's "Running" means). */
+  readyMs: number;
+}
+
+/** QEMU on `dir` with `-incoming defer`, the migration stream in `memory` loaded and resumed, the agent answering. */
+export async function bareRestore(config: VmConfig, dir: string, memory: string): Promise<BareRestore> {
+  const t = performance.now();
+  const proc = Bun.spawn(["qemu-system-x86_64", ...incomingArgv(config, dir, BARE_MACHINE)], { stdout: "ignore", stderr: "inherit" });
+  const qmp = await BareQmp.connect(join(dir, "qmp.sock"));
+  await qmp.cmd("migrate-incoming", { uri: `exec:cat ${memory}` });
+  await qmp.event("MIGRATION", (d) => d.status === "completed");
+  await qmp.cmd("cont");
+  const resumedMs = performance.now() - t;
+  // Under TCG the first answer after a restore is slow: the new process re-translates the guest's code.
+  await waitForAgent(join(dir, "agent.sock"), { timeoutMs: AGENT_TIMEOUT_MS });
+  return { proc, qmp, resumedMs, readyMs: performance.now() - t };
+}
 export class BareQmp {
   private buf = "";
   private waiters: ((msg: Record<string, any>) => boolean)[] = [];

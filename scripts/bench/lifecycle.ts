@@ -6,17 +6,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { readVmConfig } from "../../src/core/vm-config.ts";
-import { waitForAgent } from "../../src/hv/guest-agent.ts";
-import { chooseAccel, probeHost } from "../../src/hv/qemu/accel.ts";
-import { incomingArgv, qemuArgv } from "../../src/hv/qemu/argv.ts";
+import { qemuArgv } from "../../src/hv/qemu/argv.ts";
 import { GUEST_DIR } from "../../test/harness.ts";
-import { BareQmp as Qmp } from "./bare-qmp.ts";
+import { BARE_MACHINE, BareQmp as Qmp, bareRestore } from "./bare-qmp.ts";
 import { benchService } from "./bench-service.ts";
 import { median, printTable } from "./report.ts";
 
 const { values } = parseArgs({ options: { rounds: { type: "string", default: "7" } } });
 const ROUNDS = Number(values.rounds);
-const MACHINE = { machine: "pc-q35-7.2", accel: chooseAccel("auto", probeHost()) };
 
 const svc = await benchService();
 const { call, dataDir } = svc;
@@ -43,7 +40,7 @@ try {
   mkdirSync(join(dir, "logs"));
   Bun.spawnSync(["cp", "--sparse=always", join(GUEST_DIR, "rootfs.ext4"), join(dir, "disk.raw")]);
   const bare = { standby: [] as number[], restore: [] as number[], ready: [] as number[] };
-  let proc = Bun.spawn(["qemu-system-x86_64", ...qemuArgv(config, dir, MACHINE)], { stdout: "ignore", stderr: "inherit" });
+  let proc = Bun.spawn(["qemu-system-x86_64", ...qemuArgv(config, dir, BARE_MACHINE)], { stdout: "ignore", stderr: "inherit" });
   let qmp = await Qmp.connect(join(dir, "qmp.sock"));
   await Bun.sleep(4000);
   for (let i = 0; i < ROUNDS; i++) {
@@ -55,17 +52,10 @@ try {
     await qmp.cmd("quit").catch(() => {});
     await proc.exited;
     bare.standby.push(performance.now() - t);
-    t = performance.now();
-    proc = Bun.spawn(["qemu-system-x86_64", ...incomingArgv(config, dir, MACHINE)], { stdout: "ignore", stderr: "inherit" });
-    qmp = await Qmp.connect(join(dir, "qmp.sock"));
-    await qmp.cmd("migrate-incoming", { uri: `exec:cat ${mem}` });
-    await qmp.event("MIGRATION", (d) => d.status === "completed");
-    await qmp.cmd("cont");
-    bare.restore.push(performance.now() - t);
-    // What the API's "Running" also promises: the guest agent answers (under TCG the first answer after a
-    // restore is slow: the new process re-translates the guest's code).
-    await waitForAgent(join(dir, "agent.sock"), { timeoutMs: 30_000 });
-    bare.ready.push(performance.now() - t);
+    const restored = await bareRestore(config, dir, mem);
+    ({ proc, qmp } = restored);
+    bare.restore.push(restored.resumedMs);
+    bare.ready.push(restored.readyMs);
     rmSync(mem);
   }
   proc.kill("SIGKILL");
@@ -74,10 +64,10 @@ try {
 
   const row = (op: string, b: number[], a: number[]) => [op, median(b).toFixed(0), median(a).toFixed(0), `${(median(a) / median(b)).toFixed(2)}x`];
   printTable(
-    `standby/restore of the default guest (256 MiB, ${MACHINE.accel}), median of ${ROUNDS} rounds`,
+    `standby/restore of the default guest (256 MiB, ${BARE_MACHINE.accel}), median of ${ROUNDS} rounds`,
     ["operation", "bare script (ms)", "snapvisor API (ms)", "ratio"],
     [
-      row("standby (QMP stop+migrate+quit; API also fsyncs)", bare.standby, api.standby),
+      row("standby (QMP stop+migrate+quit; API also makes it durable)", bare.standby, api.standby),
       row("restore (QMP incoming+cont)", bare.restore, api.restore),
       row("restore until the guest agent answers", bare.ready, api.restore),
     ],
