@@ -12,5 +12,5 @@ export {
   type SnapshotSchedule,
 } from "./plugin/client.ts";
 export type { Config, ConfigInput } from "./plugin/config.ts";
-export type { Logger } from "./core/logger.ts";
+export type { Logger } from "./core/service/logger.ts";
 export type { Hypervisor, Hypervisors, Capabilities } from "./hv/hypervisor.ts";

@@ -3,7 +3,7 @@
 import { existsSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { silentLogger } from "../src/core/logger.ts";
+import { silentLogger } from "../src/core/service/logger.ts";
 import { createSnapvisor, type SnapvisorOptions } from "../src/plugin/create-snapvisor.ts";
 
 export const REPO = join(import.meta.dir, "..");

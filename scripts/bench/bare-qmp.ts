@@ -1,5 +1,5 @@
 // The least QMP a benchmark's bare baseline needs: greeting, capabilities, commands, one event wait. Kept
-// apart from src/hv/qmp-client.ts on purpose: the baseline must not include our own client. bareRestore is the
+// apart from src/hv/qemu/qmp-client.ts on purpose: the baseline must not include our own client. bareRestore is the
 // baseline restore both the lifecycle and the fan-out benchmarks compare with.
 import { join } from "node:path";
 import { waitForAgent } from "../../src/hv/guest-agent.ts";

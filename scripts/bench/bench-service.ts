@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { silentLogger } from "../../src/core/logger.ts";
+import { silentLogger } from "../../src/core/service/logger.ts";
 import { createSnapvisor, type Snapvisor } from "../../src/plugin/create-snapvisor.ts";
 import { ensureGuestImage, GUEST_DIR } from "../../test/harness.ts";
 

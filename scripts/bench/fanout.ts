@@ -5,7 +5,7 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { readVmConfig } from "../../src/core/vm-config.ts";
+import { readVmConfig } from "../../src/core/instances/vm-config.ts";
 import { allocatedSize } from "../../src/store/file-sizes.ts";
 import { bareRestore } from "./bare-qmp.ts";
 import { benchService } from "./bench-service.ts";

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { readVmConfig } from "../../src/core/vm-config.ts";
+import { readVmConfig } from "../../src/core/instances/vm-config.ts";
 import { qemuArgv } from "../../src/hv/qemu/argv.ts";
 import { GUEST_DIR } from "../../test/harness.ts";
 import { BARE_MACHINE, BareQmp as Qmp, bareRestore } from "./bare-qmp.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { matchesTags, TagsError, validateTags } from "./tags.ts";
+import { TagsError, validateTags } from "./tags.ts";
 
 const entries = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, `v${i}`]));
 
@@ -72,29 +72,5 @@ describe("validateTags", () => {
   test("the message names the given field", () => {
     expect(() => validateTags({ "bad!": "v" }, "metadata")).toThrow(new TagsError('metadata: key "bad!" contains invalid characters'));
     expect(() => validateTags([], "tags filter")).toThrow("tags filter: must be an object of string values");
-  });
-});
-
-describe("matchesTags", () => {
-  const have = { env: "prod", team: "core", empty: "" };
-
-  test("an empty filter matches anything, including no tags", () => {
-    expect(matchesTags(have, {})).toBe(true);
-    expect(matchesTags({}, {})).toBe(true);
-  });
-
-  test("every filter pair must be present with exactly that value", () => {
-    expect(matchesTags(have, { env: "prod" })).toBe(true);
-    expect(matchesTags(have, { env: "prod", team: "core" })).toBe(true);
-    expect(matchesTags(have, { empty: "" })).toBe(true);
-    expect(matchesTags(have, { env: "Prod" })).toBe(false);
-    expect(matchesTags(have, { env: "prod", team: "web" })).toBe(false);
-    expect(matchesTags(have, { missing: "" })).toBe(false);
-    expect(matchesTags({}, { env: "prod" })).toBe(false);
-  });
-
-  test("inherited properties are not tags", () => {
-    expect(matchesTags({}, { constructor: "Object" })).toBe(false);
-    expect(matchesTags({}, { hasOwnProperty: "x" })).toBe(false);
   });
 });

@@ -44,8 +44,3 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   const proto = Object.getPrototypeOf(v);
   return proto === Object.prototype || proto === null;
 }
-
-/** True when every pair of `want` is in `have` with exactly that value (an empty filter matches everything). */
-export function matchesTags(have: Readonly<Record<string, string>>, want: Readonly<Record<string, string>>): boolean {
-  return Object.entries(want).every(([key, value]) => Object.hasOwn(have, key) && have[key] === value);
-}

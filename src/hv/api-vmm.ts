@@ -4,7 +4,7 @@
 // drivers' running VMs share.
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { fillDurably } from "../store/fill-durably.ts";
+import { fillDurably } from "../fs/fill-durably.ts";
 import { HypervisorError, type HypervisorType, type RunningVm, type SavedVm, type VmState } from "./hypervisor.ts";
 import { readSavedVm, SNAPSHOT_RECORD, writeSavedVm } from "./saved-vm-record.ts";
 import { UnixHttpClient } from "./unix-http.ts";

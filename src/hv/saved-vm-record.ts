@@ -1,7 +1,7 @@
 // SavedVm records of the Cloud Hypervisor and Firecracker drivers, as JSON files: `vm.json` next to a snapshot's
 // files (what restore and checkRestorable read) and a launch record in the guest dir (what a VMM there runs, so a
 // later server process can adopt it and still snapshot it with the right version and config).
-import { writeFileAtomic } from "../store/atomic.ts";
+import { writeFileAtomic } from "../fs/atomic.ts";
 import { HypervisorError, type HypervisorType, type SavedVm } from "./hypervisor.ts";
 
 /** In a snapshot dir, beside the VMM's own files. */

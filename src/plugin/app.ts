@@ -1,7 +1,7 @@
 // The Hono app: routes, validation errors, auth, /openapi.json, /docs, JSON 404s.
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
-import type { CoreContext } from "../core/context.ts";
+import type { CoreContext } from "../core/service/context.ts";
 import { authMiddleware } from "./auth.ts";
 import { DOCS_PAGE } from "./docs-page.ts";
 import type { Env } from "./env.ts";

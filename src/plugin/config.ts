@@ -4,8 +4,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { z } from "zod";
-import { normalizeCompression, type CompressionConfig } from "../core/compression-policy.ts";
-import { DEFAULT_CORE_CONFIG } from "../core/context.ts";
+import { normalizeCompression, type CompressionConfig } from "../core/compression/compression-policy.ts";
+import { DEFAULT_CORE_CONFIG } from "../core/service/context.ts";
 
 export const DEFAULT_DATA_DIR = "./data";
 /** Where scripts/build-guest puts the default guest image, relative to the working directory. */

@@ -1,20 +1,30 @@
-// The composition root: builds config, data dir, database, hypervisor drivers and core, and returns the Hono app
-// with the service's lifecycle. Used by `snapvisor serve` and by services that embed snapvisor.
+// The composition root: builds config, data dir, database, hypervisor drivers and every core service exactly once,
+// and returns the Hono app with the service's lifecycle. Used by `snapvisor serve` and by services that embed
+// snapvisor.
 import { createId } from "@paralleldrive/cuid2";
 import type { Hypervisors } from "../hv/hypervisor.ts";
 import { createHypervisors } from "../hv/registry.ts";
-import { CoreContext } from "../core/context.ts";
-import { jsonLogger, type Logger } from "../core/logger.ts";
-import { ScheduleRunner } from "../core/schedule-runner.ts";
-import { startCore, stopCore } from "../core/service-lifecycle.ts";
+import { CompressionJobs } from "../core/compression/compression-jobs.ts";
+import { VmRegistry } from "../core/instances/vm-registry.ts";
+import { ScheduleRunner } from "../core/schedules/schedule-runner.ts";
+import type { CoreContext } from "../core/service/context.ts";
+import { hypervisorFor } from "../core/service/hypervisor-lookup.ts";
+import { startCore, stopCore } from "../core/service/lifecycle.ts";
+import { KeyedMutex } from "../core/service/locks.ts";
+import { jsonLogger, type Logger } from "../core/service/logger.ts";
+import { Metrics } from "../core/service/metrics.ts";
 import { openDb } from "../store/db.ts";
+import { ImagesRepo } from "../store/images-repo.ts";
+import { InstancesRepo } from "../store/instances-repo.ts";
+import { JobsRepo } from "../store/jobs-repo.ts";
 import { DataPaths } from "../store/paths.ts";
+import { SchedulesRepo } from "../store/schedules-repo.ts";
+import { SnapshotsRepo } from "../store/snapshots-repo.ts";
 import { buildApp, type SnapvisorApp } from "./app.ts";
 import { loadConfig, serverCompressionDefault, type Config, type ConfigInput } from "./config.ts";
 
-export interface SnapvisorOptions extends ConfigInput {
-  /** A config file (JSON or YAML) read before environment and these options. */
-  configFile?: string;
+/** What is wired rather than configured: auth, and the seams tests and custom hosts replace. */
+export interface SnapvisorWiring {
   /** Bearer token the app requires; false = no auth (default for embedding: the host app guards its routes). */
   auth?: { token: string } | false;
   /** Replaces the drivers built from the `hypervisors` config (tests, custom VMMs). */
@@ -23,6 +33,11 @@ export interface SnapvisorOptions extends ConfigInput {
   /** Clock and id generator, for tests. */
   clock?: () => Date;
   newId?: () => string;
+}
+
+export interface SnapvisorOptions extends ConfigInput, SnapvisorWiring {
+  /** A config file (JSON or YAML) read before environment and these options. */
+  configFile?: string;
 }
 
 export interface Snapvisor {
@@ -39,15 +54,22 @@ export interface Snapvisor {
 }
 
 export function createSnapvisor(options: SnapvisorOptions = {}): Snapvisor {
-  const { auth, drivers, logger: givenLogger, clock, newId, ...configInput } = options;
-  const config = loadConfig(configInput);
-  const logger = givenLogger ?? jsonLogger(config.logLevel);
+  const { auth, drivers, logger, clock, newId, ...configInput } = options;
+  return snapvisorFromConfig(loadConfig(configInput), { auth, drivers, logger, clock, newId });
+}
+
+/** The composition itself, from a config already loaded (`serve` loads it once to pick its listener). */
+export function snapvisorFromConfig(config: Config, wiring: SnapvisorWiring = {}): Snapvisor {
+  const logger = wiring.logger ?? jsonLogger(config.logLevel);
+  const clock = wiring.clock ?? (() => new Date());
   const paths = new DataPaths(config.dataDir);
   paths.ensure();
   const db = openDb(paths.db);
-  const host = drivers ? { drivers, supervisor: undefined } : createHypervisors(config.hypervisors, logger);
-  const ctx = new CoreContext({
-    db,
+  const host = wiring.drivers ? { drivers: wiring.drivers, supervisor: undefined } : createHypervisors(config.hypervisors, logger);
+  const instances = new InstancesRepo(db);
+  const snapshots = new SnapshotsRepo(db);
+  const metrics = new Metrics();
+  const ctx: CoreContext = {
     paths,
     hypervisors: host.drivers,
     config: {
@@ -56,29 +78,45 @@ export function createSnapvisor(options: SnapvisorOptions = {}): Snapvisor {
       execTimeoutMs: config.timeouts.execMs,
       compressionDefault: serverCompressionDefault(config),
       defaultImageDir: config.guestImageDir,
-      schedulerTickMs: config.scheduler.enabled ? config.scheduler.tickSeconds * 1000 : undefined,
     },
     logger,
-    clock: clock ?? (() => new Date()),
-    newId: newId ?? createId,
-  });
-  const app = buildApp(ctx, { authToken: auth ? auth.token : undefined });
+    clock,
+    newId: wiring.newId ?? createId,
+    instances,
+    snapshots,
+    images: new ImagesRepo(db),
+    schedules: new SchedulesRepo(db),
+    locks: new KeyedMutex(),
+    vms: new VmRegistry(instances, clock, logger),
+    metrics,
+    compression: new CompressionJobs({
+      jobs: new JobsRepo(db),
+      snapshots,
+      hypervisorMemoryFile: (type) => hypervisorFor(ctx, type).memoryFile,
+      serverDefault: () => ctx.config.compressionDefault,
+      metrics,
+      logger,
+      clock,
+    }),
+  };
+  const scheduler = new ScheduleRunner(ctx, config.scheduler.tickSeconds * 1000);
+  const loop = config.scheduler.enabled ? scheduler : undefined;
+  const app = buildApp(ctx, { authToken: wiring.auth ? wiring.auth.token : undefined });
   let running = false;
-  const runner = ctx.scheduler ?? new ScheduleRunner(ctx, 0);
   return {
     app,
     config,
     core: ctx,
-    runDueSchedules: () => runner.runDue(),
+    runDueSchedules: () => scheduler.runDue(),
     async start() {
       if (running) return;
-      await startCore(ctx);
+      await startCore(ctx, loop);
       running = true;
     },
     async stop() {
       if (!running) return;
       running = false;
-      await stopCore(ctx);
+      await stopCore(ctx, loop);
       await host.supervisor?.killAll(); // a VMM that could not be put into Standby
       db.$client.close();
     },

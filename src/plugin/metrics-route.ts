@@ -1,7 +1,7 @@
 // /metrics (Prometheus text) and the middleware that counts and times every request by its route pattern.
 import type { Hono, MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
-import type { Metrics } from "../core/metrics.ts";
+import type { Metrics } from "../core/service/metrics.ts";
 import type { Env } from "./env.ts";
 
 export function requestMetrics(metrics: Metrics): MiddlewareHandler {

@@ -1,10 +1,10 @@
 // `snapvisor serve`: the standalone server on a Unix socket (default) or TCP (bearer token required).
 import { chmodSync, existsSync, readFileSync, rmSync } from "node:fs";
 import { randomBytes } from "node:crypto";
-import { writeFileAtomic } from "../store/atomic.ts";
+import { writeFileAtomic } from "../fs/atomic.ts";
 import { DataPaths } from "../store/paths.ts";
 import { loadConfig } from "./config.ts";
-import { createSnapvisor, type SnapvisorOptions } from "./create-snapvisor.ts";
+import { snapvisorFromConfig, type SnapvisorOptions } from "./create-snapvisor.ts";
 
 export interface Listener {
   /** `unix:<path>` or `http://host:port`. */
@@ -30,12 +30,12 @@ async function tcpToken(paths: DataPaths, configured: string | undefined): Promi
 }
 
 export async function serve(options: SnapvisorOptions = {}): Promise<Listener> {
-  const { auth: _auth, drivers: _drivers, logger: _logger, clock: _clock, newId: _newId, ...configInput } = options;
-  const { dataDir, listen: configuredListen, authToken } = loadConfig(configInput);
-  const paths = new DataPaths(dataDir);
-  const listen = parseListen(configuredListen ?? `unix:${paths.socket}`);
-  const token = "unix" in listen ? undefined : await tcpToken(paths, authToken);
-  const sv = createSnapvisor({ ...options, auth: token ? { token } : false });
+  const { auth: _auth, drivers, logger, clock, newId, ...configInput } = options;
+  const config = loadConfig(configInput);
+  const paths = new DataPaths(config.dataDir);
+  const listen = parseListen(config.listen ?? `unix:${paths.socket}`);
+  const token = "unix" in listen ? undefined : await tcpToken(paths, config.authToken);
+  const sv = snapvisorFromConfig(config, { auth: token ? { token } : false, drivers, logger, clock, newId });
   await sv.start();
   if ("unix" in listen) rmSync(listen.unix, { force: true }); // a socket left by a killed server
   // idleTimeout 0: a restore or boot can take longer than Bun's default 10 s before the response starts.

@@ -4,7 +4,7 @@
 // memory files: sharing the inode is the point, so a failed link is an error, never a silent copy).
 import { chmod, link, lstat, mkdir, readdir, readlink, symlink } from "node:fs/promises";
 import { join, normalize } from "node:path";
-import { sparseCopyFile } from "./sparse-copy.ts";
+import { sparseCopyFile } from "../fs/sparse-copy.ts";
 
 /** The top-level dir of runtime logs (serial console), which belongs to a running guest, not to its payload. */
 const LOGS_DIR = "logs";

@@ -4,7 +4,7 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { silentLogger } from "../../src/core/logger.ts";
+import { silentLogger } from "../../src/core/service/logger.ts";
 import { serve } from "../../src/plugin/server.ts";
 
 const dataDir = mkdtempSync(join(tmpdir(), "sv-serve-"));

@@ -22,7 +22,7 @@ import {
 import { readSavedVm, SNAPSHOT_RECORD, writeSavedVm } from "../saved-vm-record.ts";
 import { MEMORY_TRANSFER_TIMEOUT_MS } from "../unix-http.ts";
 import { askBinary, once } from "../vmm-binary.ts";
-import { writeFileAtomic } from "../../store/atomic.ts";
+import { writeFileAtomic } from "../../fs/atomic.ts";
 import { chVmConfig, rebaseChConfig } from "./config.ts";
 import { parseChVersion, restoreRefusal, supportsRestoreResume, type ChVersion } from "./version.ts";
 

@@ -2,9 +2,9 @@
 // into a VMM started with `-incoming defer`, and ending the process.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { fillDurably } from "../../store/fill-durably.ts";
+import { fillDurably } from "../../fs/fill-durably.ts";
 import { HypervisorError, type RunningVm, type VmState } from "../hypervisor.ts";
-import type { QmpClient } from "../qmp-client.ts";
+import type { QmpClient } from "./qmp-client.ts";
 import type { VmmProcess } from "../vmm-process.ts";
 import { SNAPSHOT_RECORD, writeRecord, type QemuSavedVm } from "./saved-vm.ts";
 import { supportsFileMigration, type QemuVersion } from "./version.ts";

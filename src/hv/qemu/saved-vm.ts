@@ -2,7 +2,7 @@
 // later server process can adopt it and snapshot it) and what a snapshot holds (`vm.json` next to `memory`). Both
 // are a SavedVm; whether a snapshot can be loaded by this host's QEMU is decided here too.
 import { isAbsolute, join, relative } from "node:path";
-import { writeFileAtomic } from "../../store/atomic.ts";
+import { writeFileAtomic } from "../../fs/atomic.ts";
 import { HypervisorError, type SavedVm, type VmConfig } from "../hypervisor.ts";
 import type { QemuMachine } from "./argv.ts";
 

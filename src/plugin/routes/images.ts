@@ -1,7 +1,7 @@
 // Image endpoints.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import type { CoreContext } from "../../core/context.ts";
-import { getImage, listImages, registerImage, type Image } from "../../core/images.ts";
+import type { CoreContext } from "../../core/service/context.ts";
+import { getImage, listImages, registerImage, type Image } from "../../core/images/images.ts";
 import type { Env } from "../env.ts";
 import { CreateImageSchema, ImageParamSchema, ImageSchema } from "../schemas/image.ts";
 import { errors, jsonBody, jsonResponse } from "./route-helpers.ts";

@@ -1,20 +1,20 @@
 // Instance endpoints: one createRoute per operation; each handler parses, calls one core function, returns.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import type { CoreContext } from "../../core/context.ts";
+import type { CoreContext } from "../../core/service/context.ts";
 import { notSupported } from "../../core/errors.ts";
-import { execInInstance } from "../../core/exec.ts";
-import { createInstance } from "../../core/instance-create.ts";
-import { deleteInstance } from "../../core/instance-delete.ts";
-import { listInstances } from "../../core/instance-list.ts";
-import { readInstanceLog } from "../../core/instance-logs.ts";
-import { startInstance } from "../../core/instance-start.ts";
-import { stopInstance } from "../../core/instance-stop.ts";
-import { loadInstance } from "../../core/instance-view.ts";
-import { restoreInstance } from "../../core/restore.ts";
-import { standbyInstance } from "../../core/standby.ts";
+import { execInInstance } from "../../core/instances/exec.ts";
+import { createInstance } from "../../core/instances/create.ts";
+import { deleteInstance } from "../../core/instances/delete.ts";
+import { listInstances } from "../../core/instances/list.ts";
+import { readInstanceLog } from "../../core/instances/logs.ts";
+import { startInstance } from "../../core/instances/start.ts";
+import { stopInstance } from "../../core/instances/stop.ts";
+import { loadInstance } from "../../core/instances/view.ts";
+import { restoreInstance } from "../../core/instances/restore.ts";
+import { standbyInstance } from "../../core/instances/standby.ts";
 import type { Env } from "../env.ts";
-import { decodeCursor, encodeCursor, NEXT_CURSOR_HEADER } from "../cursor.ts";
-import { byteSize, compression, delay, snapshotPolicy } from "../request-values.ts";
+import { decodeCursor, encodeCursor, NEXT_CURSOR_HEADER } from "../wire/cursor.ts";
+import { byteSize, compression, delay, snapshotPolicy } from "../wire/request-values.ts";
 import { IdParamSchema, PageQuerySchema } from "../schemas/common.ts";
 import {
   CreateInstanceSchema,
@@ -24,7 +24,7 @@ import {
   LogsQuerySchema,
   StandbySchema,
 } from "../schemas/instance.ts";
-import { instanceToWire } from "../wire.ts";
+import { instanceToWire } from "../wire/to-wire.ts";
 import { errors, jsonBody, jsonResponse } from "./route-helpers.ts";
 
 const tags = ["instances"];

@@ -1,9 +1,9 @@
 // Snapshot schedule endpoints: GET/PUT/DELETE /instances/{id}/snapshot-schedule.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import type { CoreContext } from "../../core/context.ts";
+import type { CoreContext } from "../../core/service/context.ts";
 import { invalidRequest } from "../../core/errors.ts";
-import { GoDurationError, formatGoDuration, parseGoDuration } from "../../core/go-duration.ts";
-import { deleteSchedule, getSchedule, setSchedule, type Schedule } from "../../core/schedules.ts";
+import { GoDurationError, formatGoDuration, parseGoDuration } from "../wire/go-duration.ts";
+import { deleteSchedule, getSchedule, setSchedule, type Schedule } from "../../core/schedules/schedules.ts";
 import type { Env } from "../env.ts";
 import { IdParamSchema } from "../schemas/common.ts";
 import { ScheduleSchema, SetScheduleSchema } from "../schemas/schedule.ts";

@@ -1,16 +1,16 @@
 // Snapshot endpoints, including restore into the source and forks from a snapshot or an instance.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import type { CoreContext } from "../../core/context.ts";
+import type { CoreContext } from "../../core/service/context.ts";
 import { invalidRequest } from "../../core/errors.ts";
-import { forkInstance, forkSnapshot } from "../../core/fork.ts";
-import { createSnapshot } from "../../core/snapshot-create.ts";
-import { deleteSnapshot } from "../../core/snapshot-delete.ts";
-import { restoreSnapshot } from "../../core/snapshot-restore.ts";
-import { SNAPSHOT_KINDS, getSnapshot, listSnapshots } from "../../core/snapshot-view.ts";
+import { forkInstance, forkSnapshot } from "../../core/instances/fork.ts";
+import { createSnapshot } from "../../core/snapshots/create.ts";
+import { deleteSnapshot } from "../../core/snapshots/delete.ts";
+import { restoreSnapshot } from "../../core/snapshots/restore.ts";
+import { SNAPSHOT_KINDS, getSnapshot, listSnapshots } from "../../core/snapshots/view.ts";
 import { validateTags } from "../../core/tags.ts";
-import { decodeCursor, encodeCursor, NEXT_CURSOR_HEADER } from "../cursor.ts";
+import { decodeCursor, encodeCursor, NEXT_CURSOR_HEADER } from "../wire/cursor.ts";
 import type { Env } from "../env.ts";
-import { compression } from "../request-values.ts";
+import { compression } from "../wire/request-values.ts";
 import { IdParamSchema, PageQuerySchema } from "../schemas/common.ts";
 import { ForkInstanceSchema, InstanceSchema } from "../schemas/instance.ts";
 import {
@@ -20,7 +20,7 @@ import {
   SnapshotParamSchema,
   SnapshotSchema,
 } from "../schemas/snapshot.ts";
-import { instanceToWire, snapshotToWire } from "../wire.ts";
+import { instanceToWire, snapshotToWire } from "../wire/to-wire.ts";
 import { errors, jsonBody, jsonResponse } from "./route-helpers.ts";
 
 const tags = ["snapshots"];

@@ -1,6 +1,6 @@
 // Instance requests and responses (reference §3, product.md §3).
 import { z } from "@hono/zod-openapi";
-import { INSTANCE_STATES } from "../../core/state-machine.ts";
+import { INSTANCE_STATES } from "../../core/instances/state-machine.ts";
 import { CompressionConfigSchema, GoDurationSchema, HypervisorSchema, NameSchema, TagsSchema } from "./common.ts";
 
 export const SnapshotPolicySchema = z

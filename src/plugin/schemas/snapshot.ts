@@ -1,6 +1,6 @@
 // Snapshot requests and responses (reference §2.2, §3.1–3.6).
 import { z } from "@hono/zod-openapi";
-import { COMPRESSION_STATES, SNAPSHOT_KINDS } from "../../core/snapshot-view.ts";
+import { COMPRESSION_STATES, SNAPSHOT_KINDS } from "../../core/snapshots/view.ts";
 import { CompressionConfigSchema, HypervisorSchema, NameSchema, TagsSchema } from "./common.ts";
 
 const TargetStateSchema = z.enum(["Stopped", "Standby", "Running"], {

@@ -1,8 +1,8 @@
-// Main-thread side of a codec job: runs compressFile / decompressFile in a Worker (../codec-worker.ts) so the
+// Main-thread side of a codec job: runs compressFile / decompressFile in a Worker (./codec-worker.ts) so the
 // event loop stays responsive, relays progress, and cancels through an AbortSignal. On failure or abort it
 // removes its own partial output (`dst`); a rejection after abort is a DOMException named "AbortError".
 import { rm } from "node:fs/promises";
-import type { CodecJob, FromWorker, ToWorker } from "../codec-worker.ts";
+import type { CodecJob, FromWorker, ToWorker } from "./codec-worker.ts";
 import type { CodecResult } from "./file-codec.ts";
 
 export interface RunCodecOptions extends CodecJob {
@@ -14,10 +14,10 @@ export interface RunCodecOptions extends CodecJob {
 
 // The worker is a second entry point of the compiled binary (bun-runtime-notes.md §5). There every bundled
 // module's import.meta.url is the entry's (`file:///$bunfs/root/main` for src/main.ts) and the worker sits at
-// `root/store/codec-worker.js`, which Bun also finds under its source name; from source, it is beside our
-// parent dir. A bare path would resolve against the cwd under `bun run`.
+// `root/store/codecs/codec-worker.js`, which Bun also finds under its source name; from source, it is beside
+// this file. A bare path would resolve against the cwd under `bun run`.
 const COMPILED = import.meta.url.startsWith("file:///$bunfs/");
-const WORKER_URL = new URL(COMPILED ? "./store/codec-worker.ts" : "../codec-worker.ts", import.meta.url).href;
+const WORKER_URL = new URL(COMPILED ? "./store/codecs/codec-worker.ts" : "./codec-worker.ts", import.meta.url).href;
 
 export async function runCodec(options: RunCodecOptions): Promise<CodecResult> {
   const { signal, onProgress } = options;

@@ -1,0 +1,101 @@
+// POST /instances: a new Stopped instance with its own guest dir (VM config + a sparse copy of the image's
+// rootfs as its writable disk). The dir is built in <data>/tmp and renamed into place before the row commits.
+import { truncate } from "node:fs/promises";
+import { join } from "node:path";
+import type { HypervisorType } from "../../hv/hypervisor.ts";
+import { commitDir, removeTree, stageDir } from "../../fs/atomic.ts";
+import { GUEST_FILES } from "../../store/paths.ts";
+import { sparseCopyFile } from "../../fs/sparse-copy.ts";
+import type { SnapshotPolicy } from "../compression/compression-policy.ts";
+import type { CoreContext } from "../service/context.ts";
+import { DomainError, inStep, invalidRequest, notFound } from "../errors.ts";
+import { hypervisorFor } from "../service/hypervisor-lookup.ts";
+import { describeInstance, type InstanceView } from "./view.ts";
+import { INSTANCE_DISK, vmConfigFor, writeVmConfig } from "./vm-config.ts";
+
+export const MIN_MEMORY_BYTES = 128 * 1024 * 1024;
+export const MAX_VCPUS = 64;
+
+export interface CreateInstanceInput {
+  name: string;
+  image: string;
+  memoryBytes: number;
+  overlayBytes: number;
+  vcpus: number;
+  hypervisor: HypervisorType;
+  env: Record<string, string>;
+  tags: Record<string, string>;
+  snapshotPolicy?: SnapshotPolicy;
+  skipGuestAgent: boolean;
+}
+
+export async function createInstance(ctx: CoreContext, input: CreateInstanceInput): Promise<InstanceView> {
+  // 1. Validate everything before touching the disk.
+  if (input.memoryBytes < MIN_MEMORY_BYTES) {
+    throw invalidRequest(`size must be at least ${MIN_MEMORY_BYTES / 1024 / 1024}MB, got ${input.memoryBytes} bytes`);
+  }
+  if (!Number.isInteger(input.vcpus) || input.vcpus < 1 || input.vcpus > MAX_VCPUS) {
+    throw invalidRequest(`vcpus must be between 1 and ${MAX_VCPUS}, got ${input.vcpus}`);
+  }
+  const hv = hypervisorFor(ctx, input.hypervisor);
+  const image = ctx.images.get(input.image);
+  if (!image) throw notFound(`image ${JSON.stringify(input.image)} not found`);
+  if (ctx.instances.byName(input.name)) {
+    throw invalidRequest(`instance name '${input.name}' already exists`, "already_exists");
+  }
+  const rootfsBytes = image.rootfs ? Bun.file(image.rootfs).size : 0;
+  if (input.overlayBytes < rootfsBytes) {
+    throw invalidRequest(`overlay_size must be at least the image's disk size (${rootfsBytes} bytes), got ${input.overlayBytes}`);
+  }
+
+  // 2. Build the guest dir in staging.
+  const id = ctx.newId();
+  const staging = await stageDir(ctx.paths.tmpDir);
+  try {
+    await Bun.write(join(staging, GUEST_FILES.logsDir, ".keep"), "");
+    if (image.rootfs) {
+      const disk = join(staging, INSTANCE_DISK);
+      await sparseCopyFile(image.rootfs, disk);
+      // A bigger virtual disk than the image costs nothing: the tail is a hole.
+      await truncate(disk, input.overlayBytes);
+    }
+    await writeVmConfig(
+      staging,
+      vmConfigFor(image, { vcpus: input.vcpus, memoryBytes: input.memoryBytes, guestAgent: !input.skipGuestAgent }),
+    );
+    // 3. Rename into place, then commit the row.
+    await commitDir(staging, ctx.paths.guest(id));
+  } catch (err) {
+    await removeTree(staging);
+    throw inStep("create guest dir", err);
+  }
+  try {
+    ctx.instances.insert({
+      id,
+      name: input.name,
+      image: input.image,
+      hypervisor: hv.type,
+      hypervisorVersion: null,
+      vcpus: input.vcpus,
+      memoryBytes: input.memoryBytes,
+      overlayBytes: input.overlayBytes,
+      env: input.env,
+      tags: input.tags,
+      snapshotPolicy: input.snapshotPolicy ?? null,
+      // A hypervisor with no agent channel on this host cannot pass the readiness gate: it runs without one.
+      skipGuestAgent: input.skipGuestAgent || hv.layout().agentSocket === undefined,
+      pid: null,
+      rowState: "ready",
+      stateError: null,
+      createdAt: ctx.clock(),
+      startedAt: null,
+      stoppedAt: null,
+    });
+  } catch (err) {
+    await removeTree(ctx.paths.guest(id));
+    // Two creates raced on one name: the unique index decided.
+    if (ctx.instances.byName(input.name)) throw invalidRequest(`instance name '${input.name}' already exists`, "already_exists");
+    throw err instanceof DomainError ? err : inStep("save instance", err);
+  }
+  return describeInstance(ctx, ctx.instances.get(id)!);
+}

@@ -1,0 +1,22 @@
+// The guest-agent readiness gate (reference §4.9): an operation that returns a Running VM first waits until the
+// guest agent answers, so "Running" means the guest can be used.
+import { waitForAgent } from "../../hv/guest-agent.ts";
+import type { Hypervisor } from "../../hv/hypervisor.ts";
+import type { InstanceRow } from "../../store/schema.ts";
+import type { CoreContext } from "../service/context.ts";
+import { internal } from "../errors.ts";
+import { agentSocketPath } from "../service/hypervisor-lookup.ts";
+import { guestDir } from "./view.ts";
+
+export async function awaitGuestReady(ctx: CoreContext, row: InstanceRow, hv: Hypervisor): Promise<void> {
+  const socket = agentSocketPath(hv, guestDir(ctx, row.id));
+  if (!row.skipGuestAgent) {
+    if (socket === undefined) throw internal(`hypervisor ${hv.type} provides no guest-agent channel; create the instance with skip_guest_agent`);
+    try {
+      await waitForAgent(socket, { timeoutMs: ctx.config.agentReadyTimeoutMs });
+    } catch (err) {
+      throw internal(`wait for guest agent readiness of ${row.id}: ${err instanceof Error ? err.message : err}`, err);
+    }
+  }
+  ctx.vms.markReady(row.id);
+}

@@ -1,0 +1,50 @@
+// POST /instances/{id}/restore (reference §4.3): a fresh VMM loads the standby memory and resumes; the guest
+// continues where it stopped. The standby files are dropped only once the guest is ready again, so a failed
+// restore leaves the instance in Standby with nothing lost.
+import { discardTree } from "../../fs/atomic.ts";
+import { runLocked, type CoreContext } from "../service/context.ts";
+import { inStep, invalidState } from "../errors.ts";
+import { hypervisorFor } from "../service/hypervisor-lookup.ts";
+import { describeInstance, guestDir, loadInstance, resolveInstance, standbyDir, type InstanceView } from "./view.ts";
+import { awaitGuestReady } from "./readiness.ts";
+import { enterStandby } from "./standby.ts";
+import { isLive } from "./state-machine.ts";
+import { readVmConfig } from "./vm-config.ts";
+
+export async function restoreInstance(ctx: CoreContext, ref: string): Promise<InstanceView> {
+  const { id } = resolveInstance(ctx, ref);
+  return runLocked(ctx, id, "restore", async () => {
+    const view = await loadInstance(ctx, id);
+    if (isLive(view.state)) return view;
+    if (view.state !== "Standby") throw invalidState(`cannot restore from state ${view.state}: no standby memory to restore`);
+    return resumeFromStandby(ctx, id, "restore_instance");
+  });
+}
+
+/** Standby → Running (caller holds the lock). `operation` labels the compression pre-emption it may cause. */
+export async function resumeFromStandby(ctx: CoreContext, id: string, operation: string): Promise<InstanceView> {
+  const row = ctx.instances.get(id)!;
+  const hv = hypervisorFor(ctx, row.hypervisor);
+  const dir = guestDir(ctx, id);
+  const snapshotDir = standbyDir(ctx, id);
+  await ctx.compression.cancel(`instance:${id}`, operation);
+  await ctx.compression.ensureRawMemory(snapshotDir, hv, operation);
+  const vm = await hv.restore({ dir, config: await readVmConfig(dir), snapshotDir }).catch((err) => {
+    throw inStep("restore VMM", err);
+  });
+  ctx.vms.track(id, vm, false);
+  ctx.instances.update(id, { pid: vm.pid, hypervisorVersion: await hv.version(), stoppedAt: null });
+  try {
+    await awaitGuestReady(ctx, row, hv);
+  } catch (err) {
+    // The guest ran and its disk moved on: the old standby memory no longer matches it. Capture the VM as it
+    // is now, so the instance is back in Standby with memory and disk in step.
+    await enterStandby(ctx, id).catch(async (standbyErr) => {
+      ctx.logger.error("standby after failed restore", { instance: id, error: String(standbyErr) });
+      await ctx.vms.release(id)?.kill();
+    });
+    throw err;
+  }
+  await discardTree(snapshotDir, ctx.paths.tmpDir);
+  return describeInstance(ctx, ctx.instances.get(id)!);
+}

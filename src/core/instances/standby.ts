@@ -1,0 +1,60 @@
+// POST /instances/{id}/standby (reference §4.2): pause, write memory + device state into the guest's standby
+// dir, end the VMM. The instance is then Standby until restored; its memory may be compressed in the background.
+import { mkdir } from "node:fs/promises";
+import { removeTree } from "../../fs/atomic.ts";
+import type { CompressionConfig } from "../compression/compression-policy.ts";
+import { runLocked, type CoreContext } from "../service/context.ts";
+import { inStep, invalidState, notSupported } from "../errors.ts";
+import { hypervisorFor } from "../service/hypervisor-lookup.ts";
+import { describeInstance, loadInstance, resolveInstance, standbyDir, type InstanceView } from "./view.ts";
+import { assertTransition } from "./state-machine.ts";
+
+export interface StandbyOptions {
+  compression?: CompressionConfig;
+  compressionDelayMs?: number;
+}
+
+export async function standbyInstance(ctx: CoreContext, ref: string, opts: StandbyOptions = {}): Promise<InstanceView> {
+  const { id } = resolveInstance(ctx, ref);
+  return runLocked(ctx, id, "standby", async () => {
+    const view = await loadInstance(ctx, id);
+    const asked = opts.compression !== undefined || opts.compressionDelayMs !== undefined;
+    if (view.state === "Standby" && !asked) return view;
+    assertTransition(view.state, "Paused", "standby");
+    // Resolve the compression plan before any side effect: a bad policy fails with nothing changed.
+    const plan = ctx.compression.standbyPlan(view, opts);
+    await enterStandby(ctx, id);
+    if (plan) ctx.compression.scheduleStandby(id, standbyDir(ctx, id), view.hypervisor, plan);
+    return describeInstance(ctx, ctx.instances.get(id)!);
+  });
+}
+
+/**
+ * Pause → snapshot → end the VMM (caller holds the lock). Used by standby itself and, without compression, by
+ * snapshot capture and fork of a running instance. On a failed snapshot the VM is resumed and nothing is kept.
+ */
+export async function enterStandby(ctx: CoreContext, id: string): Promise<void> {
+  const row = ctx.instances.get(id)!;
+  const hv = hypervisorFor(ctx, row.hypervisor);
+  if (!hv.capabilities.standby) throw notSupported(`hypervisor ${hv.type} does not support standby`);
+  const live = ctx.vms.get(id);
+  if (!live) throw invalidState(`instance ${id} has no running VMM`);
+  const dir = standbyDir(ctx, id);
+  await live.vm.pause().catch((err) => {
+    throw inStep("pause VM", err);
+  });
+  try {
+    await removeTree(dir);
+    await mkdir(dir, { recursive: true });
+    await live.vm.snapshot(dir);
+  } catch (err) {
+    await removeTree(dir);
+    await live.vm.resume().catch((resumeErr) => ctx.logger.error("resume after failed snapshot", { instance: id, error: String(resumeErr) }));
+    throw inStep("snapshot VM", err);
+  }
+  ctx.vms.release(id);
+  await live.vm.kill().catch((err) => {
+    throw inStep("end VMM after snapshot", err);
+  });
+  ctx.instances.update(id, { pid: null, stoppedAt: ctx.clock() });
+}

@@ -1,0 +1,38 @@
+// POST /instances/{id}/start: cold boot of a Stopped instance; returns once the guest agent answers.
+import { runLocked, type CoreContext } from "../service/context.ts";
+import { inStep } from "../errors.ts";
+import { hypervisorFor } from "../service/hypervisor-lookup.ts";
+import { describeInstance, guestDir, loadInstance, resolveInstance, type InstanceView } from "./view.ts";
+import { awaitGuestReady } from "./readiness.ts";
+import { assertTransition, isLive } from "./state-machine.ts";
+import { readVmConfig } from "./vm-config.ts";
+
+export async function startInstance(ctx: CoreContext, ref: string): Promise<InstanceView> {
+  const { id } = resolveInstance(ctx, ref);
+  return runLocked(ctx, id, "start", async () => {
+    const view = await loadInstance(ctx, id);
+    if (isLive(view.state)) return view;
+    assertTransition(view.state, "Created", "start");
+    return bootInstance(ctx, id);
+  });
+}
+
+/** Boots a Stopped instance (caller holds its lock). A boot that never becomes ready leaves no VMM behind. */
+export async function bootInstance(ctx: CoreContext, id: string): Promise<InstanceView> {
+  const row = ctx.instances.get(id)!;
+  const hv = hypervisorFor(ctx, row.hypervisor);
+  const dir = guestDir(ctx, id);
+  const vm = await hv.start({ dir, config: await readVmConfig(dir) }).catch((err) => {
+    throw inStep("start VMM", err);
+  });
+  ctx.vms.track(id, vm, false);
+  ctx.instances.update(id, { pid: vm.pid, startedAt: ctx.clock(), stoppedAt: null, hypervisorVersion: await hv.version() });
+  try {
+    await awaitGuestReady(ctx, row, hv);
+  } catch (err) {
+    await ctx.vms.release(id)?.kill();
+    ctx.instances.update(id, { pid: null, stoppedAt: ctx.clock() });
+    throw err;
+  }
+  return describeInstance(ctx, ctx.instances.get(id)!);
+}

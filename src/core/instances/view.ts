@@ -1,0 +1,88 @@
+// Finding instances and describing them with their derived state (reference §1.1): VMM alive → its own state;
+// no VMM → Standby when standby files exist, else Stopped.
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import type { VmState } from "../../hv/hypervisor.ts";
+import { GUEST_FILES, isSafeId } from "../../store/paths.ts";
+import type { InstanceRow } from "../../store/schema.ts";
+import type { SnapshotPolicy } from "../compression/compression-policy.ts";
+import type { CoreContext } from "../service/context.ts";
+import { invalidRequest, notFound } from "../errors.ts";
+import type { InstanceState } from "./state-machine.ts";
+
+export interface InstanceView extends Omit<InstanceRow, "snapshotPolicy" | "rowState" | "stateError"> {
+  state: InstanceState;
+  stateError: string | null;
+  hasSnapshot: boolean;
+  forkOfSnapshot: string | null;
+  snapshotPolicy: SnapshotPolicy | null;
+}
+
+/** Exact id, then exact name, then unique id prefix (reference §3). */
+export function resolveInstance(ctx: CoreContext, ref: string): InstanceRow {
+  const row = ctx.instances.get(ref) ?? ctx.instances.byName(ref);
+  if (row && row.rowState !== "deleting") return row;
+  if (isSafeId(ref)) {
+    const ids = ctx.instances.idsWithPrefix(ref);
+    if (ids.length > 1) throw invalidRequest(`instance reference ${JSON.stringify(ref)} is ambiguous`, "ambiguous_name");
+    const hit = ids[0] === undefined ? undefined : ctx.instances.get(ids[0]);
+    if (hit && hit.rowState !== "deleting") return hit;
+  }
+  throw notFound("instance not found");
+}
+
+export function guestDir(ctx: CoreContext, id: string): string {
+  return ctx.paths.guest(id);
+}
+
+export function standbyDir(ctx: CoreContext, id: string): string {
+  return join(ctx.paths.guest(id), GUEST_FILES.standbyDir);
+}
+
+/** Standby files present: a non-empty standby dir (reference `has_snapshot`). */
+export function hasStandbyFiles(dir: string): boolean {
+  try {
+    return readdirSync(join(dir, GUEST_FILES.standbyDir)).length > 0;
+  } catch {
+    return false;
+  }
+}
+
+const VM_STATES: Record<VmState, InstanceState> = {
+  created: "Created",
+  running: "Running",
+  paused: "Paused",
+  shutdown: "Shutdown",
+};
+
+export async function instanceState(ctx: CoreContext, row: InstanceRow): Promise<{ state: InstanceState; error: string | null }> {
+  if (row.rowState === "error") return { state: "Unknown", error: row.stateError };
+  const live = ctx.vms.get(row.id);
+  if (live) {
+    try {
+      const state = VM_STATES[await live.vm.state()];
+      return { state: state === "Running" && !live.ready ? "Initializing" : state, error: null };
+    } catch (err) {
+      return { state: "Unknown", error: err instanceof Error ? err.message : String(err) };
+    }
+  }
+  return { state: hasStandbyFiles(guestDir(ctx, row.id)) ? "Standby" : "Stopped", error: null };
+}
+
+export async function describeInstance(ctx: CoreContext, row: InstanceRow): Promise<InstanceView> {
+  const { state, error } = await instanceState(ctx, row);
+  const { rowState: _rowState, stateError: _stateError, snapshotPolicy, ...rest } = row;
+  return {
+    ...rest,
+    state,
+    stateError: error,
+    hasSnapshot: hasStandbyFiles(guestDir(ctx, row.id)),
+    forkOfSnapshot: ctx.snapshots.forkOf(row.id) ?? null,
+    snapshotPolicy: (snapshotPolicy as SnapshotPolicy | null) ?? null,
+  };
+}
+
+/** Loads and describes by reference in one step (the common start of every operation). */
+export async function loadInstance(ctx: CoreContext, ref: string): Promise<InstanceView> {
+  return describeInstance(ctx, resolveInstance(ctx, ref));
+}

@@ -1,0 +1,56 @@
+// What every core operation receives. It is built once, by the composition root (src/plugin/create-snapvisor.ts);
+// core never reads the clock, makes ids or opens the database by itself, so tests control all three.
+import type { Hypervisors } from "../../hv/hypervisor.ts";
+import type { DataPaths } from "../../store/paths.ts";
+import type { ImagesRepo } from "../../store/images-repo.ts";
+import type { InstancesRepo } from "../../store/instances-repo.ts";
+import type { SchedulesRepo } from "../../store/schedules-repo.ts";
+import type { SnapshotsRepo } from "../../store/snapshots-repo.ts";
+import type { CompressionJobs } from "../compression/compression-jobs.ts";
+import type { CompressionConfig } from "../compression/compression-policy.ts";
+import type { VmRegistry } from "../instances/vm-registry.ts";
+import type { KeyedMutex } from "./locks.ts";
+import type { Logger } from "./logger.ts";
+import type { Metrics } from "./metrics.ts";
+
+export interface CoreConfig {
+  /** How long a graceful stop waits before the VMM is killed. */
+  stopTimeoutMs: number;
+  /** How long an operation returning a Running VM waits for the guest agent (reference §4.9: 120 s). */
+  agentReadyTimeoutMs: number;
+  /** Default timeout of `exec` when the request gives none. */
+  execTimeoutMs: number;
+  /** Server default for snapshot compression; absent = compression is opt-in per request/instance. */
+  compressionDefault?: CompressionConfig;
+  /** Directory holding the default guest image built by scripts/build-guest (registered as `default`). */
+  defaultImageDir?: string;
+}
+
+export const DEFAULT_CORE_CONFIG: CoreConfig = {
+  stopTimeoutMs: 10_000,
+  agentReadyTimeoutMs: 120_000,
+  execTimeoutMs: 60_000,
+};
+
+export interface CoreContext {
+  readonly paths: DataPaths;
+  readonly hypervisors: Hypervisors;
+  readonly config: CoreConfig;
+  readonly logger: Logger;
+  readonly clock: () => Date;
+  readonly newId: () => string;
+  readonly instances: InstancesRepo;
+  readonly snapshots: SnapshotsRepo;
+  readonly images: ImagesRepo;
+  readonly schedules: SchedulesRepo;
+  /** One lock per instance id; snapshot-only operations lock `snapshot:<id>`. */
+  readonly locks: KeyedMutex;
+  readonly vms: VmRegistry;
+  readonly metrics: Metrics;
+  readonly compression: CompressionJobs;
+}
+
+/** Runs a lifecycle operation under the instance's lock and records its duration in the metrics. */
+export function runLocked<T>(ctx: CoreContext, id: string, operation: string, fn: () => Promise<T>): Promise<T> {
+  return ctx.locks.run(id, () => ctx.metrics.timed(operation, ctx.instances.get(id)?.hypervisor ?? "unknown", fn));
+}

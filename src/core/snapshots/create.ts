@@ -1,0 +1,120 @@
+// POST /instances/{id}/snapshots (reference §4.1). The payload is the guest dir copied into
+// <data>/snapshots/<id>/guest/ through staging + rename; the row is committed last.
+import { join } from "node:path";
+import { commitDir, removeTree, stageDir } from "../../fs/atomic.ts";
+import { apparentSize } from "../../store/file-sizes.ts";
+import { GUEST_FILES } from "../../store/paths.ts";
+import type { InstanceRow, SnapshotRow } from "../../store/schema.ts";
+import type { CompressionConfig } from "../compression/compression-policy.ts";
+import { runLocked, type CoreContext } from "../service/context.ts";
+import { conflict, DomainError, inStep, invalidRequest, invalidState } from "../errors.ts";
+import { copyGuestDir } from "../instances/guest-copy.ts";
+import { hypervisorFor } from "../service/hypervisor-lookup.ts";
+import { guestDir, loadInstance, resolveInstance, standbyDir } from "../instances/view.ts";
+import { awaitGuestReady } from "../instances/readiness.ts";
+import { resumeFromStandby } from "../instances/restore.ts";
+import { getSnapshot, type SnapshotView } from "./view.ts";
+import { enterStandby } from "../instances/standby.ts";
+import { isLive } from "../instances/state-machine.ts";
+
+export interface CreateSnapshotInput {
+  kind: SnapshotRow["kind"];
+  name?: string;
+  tags: Record<string, string>;
+  compression?: CompressionConfig;
+}
+
+/** What restore and fork rebuild an instance from: the source row minus identity and runtime fields. */
+export type StoredMetadata = Pick<
+  InstanceRow,
+  "image" | "hypervisor" | "hypervisorVersion" | "vcpus" | "memoryBytes" | "overlayBytes" | "env" | "tags" | "snapshotPolicy" | "skipGuestAgent"
+>;
+
+export function storedMetadataOf(row: InstanceRow): StoredMetadata {
+  const { image, hypervisor, hypervisorVersion, vcpus, memoryBytes, overlayBytes, env, tags, snapshotPolicy, skipGuestAgent } = row;
+  return { image, hypervisor, hypervisorVersion, vcpus, memoryBytes, overlayBytes, env, tags, snapshotPolicy, skipGuestAgent };
+}
+
+export async function createSnapshot(ctx: CoreContext, ref: string, input: CreateSnapshotInput): Promise<SnapshotView> {
+  // 1. Request validation.
+  if (input.kind === "Stopped" && input.compression?.enabled) {
+    throw invalidRequest("compression is only supported for standby snapshots");
+  }
+  const { id } = resolveInstance(ctx, ref);
+  return runLocked(ctx, id, "create_snapshot", async () => {
+    // 2. Source state and name.
+    const source = await loadInstance(ctx, id);
+    if (input.name !== undefined && ctx.snapshots.nameTaken(id, input.name)) {
+      throw conflict(`snapshot name ${JSON.stringify(input.name)} already exists for source instance ${id}`);
+    }
+    if (input.kind === "Standby" && !(isLive(source.state) || source.state === "Standby")) {
+      throw invalidState(`standby snapshot requires source in Running or Standby, got ${source.state}`, "conflict");
+    }
+    if (input.kind === "Stopped" && source.state !== "Stopped") {
+      throw invalidState(`stopped snapshot requires source in Stopped, got ${source.state}`, "conflict");
+    }
+    const hv = hypervisorFor(ctx, source.hypervisor);
+    const policy = input.kind === "Standby" ? ctx.compression.snapshotPolicy(input.compression, source.snapshotPolicy) : undefined;
+
+    // 3. Capture the payload into staging.
+    const snapshotId = ctx.newId();
+    const staging = await stageDir(ctx.paths.tmpDir);
+    const payload = join(staging, "guest");
+    try {
+      if (isLive(source.state)) {
+        const row = ctx.instances.get(id)!;
+        await awaitGuestReady(ctx, row, hv);
+        await enterStandby(ctx, id);
+        let copyError: unknown;
+        await copyGuestDir(hv, guestDir(ctx, id), payload, "snapshot").catch((err) => (copyError = err));
+        // The source goes back to Running even when the copy failed.
+        await resumeFromStandby(ctx, id, "create_snapshot").catch((err) => {
+          throw copyError ? inStep(`restore source after failed copy (${String(copyError)})`, err) : inStep("restore source", err);
+        });
+        if (copyError) throw copyError;
+      } else {
+        if (source.state === "Standby") {
+          await ctx.compression.cancel(`instance:${id}`, "create_snapshot");
+          await ctx.compression.ensureRawMemory(standbyDir(ctx, id), hv, "create_snapshot");
+        }
+        await copyGuestDir(hv, guestDir(ctx, id), payload, "snapshot");
+      }
+      // 4. Rename into place, then commit the row.
+      await commitDir(staging, ctx.paths.snapshot(snapshotId));
+    } catch (err) {
+      await removeTree(staging);
+      throw err instanceof DomainError ? err : inStep("create snapshot", err);
+    }
+    const now = ctx.clock();
+    const row = ctx.instances.get(id)!;
+    try {
+      ctx.snapshots.insert({
+        id: snapshotId,
+        name: input.name ?? null,
+        kind: input.kind,
+        tags: input.tags,
+        sourceInstanceId: id,
+        sourceInstanceName: row.name,
+        sourceHypervisor: row.hypervisor,
+        sourceHypervisorVersion: row.hypervisorVersion,
+        storedMetadata: storedMetadataOf(row),
+        sizeBytes: await apparentSize(ctx.paths.snapshotGuest(snapshotId)),
+        compressionState: policy ? "compressing" : "none",
+        compression: policy ?? null,
+        compressionError: null,
+        compressedSizeBytes: null,
+        uncompressedSizeBytes: null,
+        rowState: "ready",
+        createdAt: now,
+      });
+    } catch (err) {
+      await removeTree(ctx.paths.snapshot(snapshotId));
+      throw inStep("save snapshot", err);
+    }
+    // 5. Background compression of the stored memory, when a policy asks for it.
+    if (policy) {
+      ctx.compression.scheduleSnapshot(snapshotId, join(ctx.paths.snapshotGuest(snapshotId), GUEST_FILES.standbyDir), row.hypervisor, policy);
+    }
+    return getSnapshot(ctx, snapshotId);
+  });
+}
