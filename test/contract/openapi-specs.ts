@@ -1,5 +1,6 @@
 // The official Cloud Hypervisor (OpenAPI 3.0.1) and Firecracker (Swagger 2.0) specs as request validators, pinned
-// to the release files in shared/specs/openapi, plus the rules the specs cannot express (hypervisor-apis.md §7.1):
+// to the release files kept in ./specs (versions, sources and licences in specs/README.md), plus the rules the specs
+// cannot express (hypervisor-apis.md §7.1):
 //  * a strict overlay, `additionalProperties: false` on every object schema that does not say otherwise:
 //    Firecracker rejects unknown fields with 400 and Cloud Hypervisor drops them silently, so both are bugs;
 //  * Firecracker `/snapshot/load`: exactly one of `mem_file_path` / `mem_backend`;
@@ -10,7 +11,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 
-export const SPEC_DIR = process.env.SNAPVISOR_SPEC_DIR ?? join(import.meta.dir, "../../../shared/specs/openapi");
+const SPEC_DIR = join(import.meta.dir, "specs");
 export const CH_SPEC_FILE = "cloud-hypervisor.v53.0.yaml";
 export const FC_SPEC_FILE = "firecracker.v1.16.1.yaml";
 /** First CH release whose RestoreConfig has `resume` and `memory_restore_mode`. */
