@@ -1,12 +1,13 @@
 // Runs the real guest agent (scripts/guest/agent) on a pseudo-terminal and bridges the pty to a Unix socket the way
-// QEMU bridges ttyS1 to its socket chardev (one client at a time, output dropped while none is connected), so the
-// host client and the agent are tested together without booting a guest. test/integration/guest-boot.test.ts
+// QEMU bridges ttyS1 to its socket chardev (one client at a time, output dropped while none is connected, nothing
+// dropped while one is), so the host client and the agent are tested together without booting a guest. test/integration/guest-boot.test.ts
 // does the same against a real VM.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { execInGuest, GuestAgentError, TIMED_OUT_EXIT_CODE, waitForAgent } from "./guest-agent.ts";
+import { execInGuest, GuestAgentError, MAX_REPLY_LINE_BYTES, TIMED_OUT_EXIT_CODE, waitForAgent } from "./guest-agent.ts";
+import { WriteQueue } from "./write-queue.ts";
 
 const AGENT_SCRIPT = join(import.meta.dir, "../../scripts/guest/agent");
 
@@ -20,18 +21,22 @@ interface FakeSerialPort {
 function startAgentOnPty(dir: string): FakeSerialPort {
   const socketPath = join(dir, "agent.sock");
   let client: Bun.Socket<undefined> | undefined;
+  // What the agent wrote and the client's socket has not taken yet. QEMU holds the guest's UART while its chardev
+  // cannot write; a bridge that dropped the rest of a short write lost a third of a 400 KB reply on a slow machine.
+  const toClient = new WriteQueue((bytes) => client?.write(bytes) ?? bytes.length);
   // Clients beyond the first wait (with what they sent) until it leaves, like connections in a listen backlog.
   const waiting: { socket: Bun.Socket<undefined>; sent: Uint8Array[] }[] = [];
   const agent = Bun.spawn(["sh", AGENT_SCRIPT, "/dev/tty"], {
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", SNAPVISOR_AGENT_WORK_DIR: join(dir, "work") },
     terminal: {
       data: (_terminal, bytes) => {
-        client?.write(bytes);
+        if (client) toClient.push(bytes);
       },
     },
   });
   const promoteNext = () => {
     const next = waiting.shift();
+    toClient.clear();
     if (!next) return;
     client = next.socket;
     port.connections++;
@@ -56,6 +61,9 @@ function startAgentOnPty(dir: string): FakeSerialPort {
       data: (socket, bytes) => {
         if (socket === client) agent.terminal?.write(bytes);
         else waiting.find((w) => w.socket === socket)?.sent.push(new Uint8Array(bytes));
+      },
+      drain: (socket) => {
+        if (socket === client) toClient.flush();
       },
       close: (socket) => {
         const index = waiting.findIndex((w) => w.socket === socket);
@@ -143,9 +151,13 @@ describe("execInGuest against the real agent script", () => {
     const result = await execInGuest(port.socketPath, `printf %s '${payload}' | wc -c; head -c 300000 /dev/zero | tr '\\0' y`, {
       timeoutMs: 30_000,
     });
-    expect(result.stdout.startsWith("20000\n")).toBe(true);
-    expect(result.stdout.length).toBe("20000\n".length + 300_000);
+    expect(result.stdout).toBe(`20000\n${"y".repeat(300_000)}`);
   }, 60_000);
+
+  test("terminal control bytes in the output (^S ^Q ^C ^D ^Z, CR, DEL) arrive as written", async () => {
+    const result = await execInGuest(port.socketPath, "printf '\\023\\021\\003\\004\\032\\r\\n\\177'", { timeoutMs: 5_000 });
+    expect(result.stdout).toBe("\x13\x11\x03\x04\x1a\r\n\x7f");
+  });
 
   test("the agent keeps serving after the client reconnects (what a snapshot restore looks like to it)", async () => {
     const before = port.connections;
@@ -153,6 +165,67 @@ describe("execInGuest against the real agent script", () => {
     const result = await execInGuest(port.socketPath, "echo again", { timeoutMs: 5_000 });
     expect(result.stdout).toBe("again\n");
     expect(port.connections).toBe(before + 2);
+  });
+});
+
+/** A socket that plays a hostile agent: `answer` gets each request id and the socket to reply on. */
+function fakeAgent(path: string, answer: (id: string, socket: Bun.Socket<undefined>) => void) {
+  return Bun.listen<undefined>({
+    unix: path,
+    socket: {
+      data: (socket, bytes) => {
+        for (const [, id] of bytes.toString("latin1").matchAll(/SVX (\w+) /g)) answer(id!, socket);
+      },
+    },
+  });
+}
+
+describe("execInGuest against a hostile agent", () => {
+  test(`a reply line longer than ${MAX_REPLY_LINE_BYTES} bytes fails the request instead of growing`, async () => {
+    const path = join(dir, "endless.sock");
+    const noise = Buffer.alloc(1024 * 1024, "A");
+    let sent = 0;
+    const pump = (socket: Bun.Socket<undefined>) => {
+      // Until the socket is full, then again on drain; a closed socket takes nothing and ends the loop.
+      for (let written = noise.length; written === noise.length; ) {
+        written = socket.write(noise);
+        sent += Math.max(0, written);
+      }
+    };
+    const server = Bun.listen<undefined>({
+      unix: path,
+      socket: {
+        data: (socket, bytes) => {
+          const id = /SVX (\w+) /.exec(bytes.toString("latin1"))?.[1];
+          if (!id) return;
+          socket.write(`SVR ${id} 0 `);
+          pump(socket);
+        },
+        drain: pump,
+      },
+    });
+    try {
+      const run = execInGuest(path, "true", { timeoutMs: 60_000 });
+      await expect(run).rejects.toThrow(`longer than ${MAX_REPLY_LINE_BYTES} bytes`);
+      expect(sent).toBeGreaterThan(MAX_REPLY_LINE_BYTES);
+    } finally {
+      server.stop(true);
+    }
+  }, 120_000);
+
+  test("a reply among noise, stale replies and malformed lines is found", async () => {
+    const path = join(dir, "noisy.sock");
+    const server = fakeAgent(path, (id, socket) => {
+      const ok = Buffer.from("ok").toString("base64");
+      socket.write(`noise\r\nSVR ${id} x - -\nSVR other 0 - -\nSVR ${id} 0 ${ok}\n`);
+      socket.write(`SVR ${id} 0 ${ok} - extra\n\x00\xff\n`);
+      socket.write(`SVR ${id} 7 ${ok} -\r\n`);
+    });
+    try {
+      expect(await execInGuest(path, "true", { timeoutMs: 5_000 })).toEqual({ exitCode: 7, stdout: "ok", stderr: "" });
+    } finally {
+      server.stop(true);
+    }
   });
 });
 

@@ -9,6 +9,10 @@
 // not start with `SVR ` (echo before the guest set raw mode, noise) and replies to other request ids (left over
 // from an abandoned request or an earlier connection) are ignored. We connect per request: after a snapshot
 // restore a new VMM serves a new socket while the guest loop continues, so no connection outlives a request.
+// The guest is untrusted: its lines are split in time linear in the bytes, and one longer than
+// MAX_REPLY_LINE_BYTES fails the request instead of growing in memory.
+import { LineReader } from "./line-reader.ts";
+import { WriteQueue } from "./write-queue.ts";
 
 /** How long waitForAgent keeps trying by default. */
 export const AGENT_READY_TIMEOUT_MS = 30_000;
@@ -22,6 +26,11 @@ export const HANDSHAKE_INTERVAL_MS = 200;
 export const CONNECT_RETRY_MS = 100;
 /** Exit code of a command the guest killed because it ran past its timeout (as coreutils `timeout`). */
 export const TIMED_OUT_EXIT_CODE = 124;
+/**
+ * Longest line accepted from the agent: one reply line carries the whole stdout and stderr in base64 (4/3 of their
+ * size), so this caps what one exec returns at about 12 MiB. A longer line fails the request instead of growing.
+ */
+export const MAX_REPLY_LINE_BYTES = 16 * 1024 * 1024;
 
 export interface ExecResult {
   exitCode: number;
@@ -85,6 +94,7 @@ async function runCommand(socketPath: string, script: string, timeoutMs: number,
     if (outcome.kind === "timeout") {
       throw new GuestAgentError(`command timed out: no reply from the agent at ${socketPath} within ${waitMs} ms`);
     }
+    if (outcome.kind === "oversized") throw new GuestAgentError(oversizedMessage(socketPath));
     return outcome.reply;
   } finally {
     channel.close();
@@ -119,6 +129,7 @@ async function handshake(socketPath: string, timeoutMs: number, signal?: AbortSi
         throw new GuestAgentError(`agent at ${socketPath} answered the no-op with exit code ${outcome.reply.exitCode}`);
       }
       if (outcome.kind === "closed") lastError = "connection closed by the VMM";
+      if (outcome.kind === "oversized") lastError = oversizedMessage(socketPath);
     } finally {
       clearInterval(timer);
       channel.close();
@@ -145,25 +156,32 @@ function serialized<T>(socketPath: string, run: () => Promise<T>): Promise<T> {
   return result;
 }
 
-type ReplyOutcome = { kind: "reply"; reply: ExecResult } | { kind: "closed" } | { kind: "timeout" };
+type ReplyOutcome = { kind: "reply"; reply: ExecResult } | { kind: "closed" } | { kind: "timeout" } | { kind: "oversized" };
+
+function oversizedMessage(socketPath: string): string {
+  return `the agent at ${socketPath} sent a line longer than ${MAX_REPLY_LINE_BYTES} bytes: output too large to return`;
+}
 
 /** One connection to an agent socket: writes request lines (with backpressure) and parses reply lines. */
 class AgentChannel {
-  private buffered = "";
-  private pending: Uint8Array[] = [];
+  private readonly lines = new LineReader(MAX_REPLY_LINE_BYTES, (line) => this.receiveLine(line), () => this.onOversized?.());
+  private readonly outbound: WriteQueue;
   private closed = false;
   private onReply?: (id: string, reply: ExecResult) => void;
   private onClose?: () => void;
+  private onOversized?: () => void;
 
-  private constructor(private socket: Bun.Socket<undefined>) {}
+  private constructor(private socket: Bun.Socket<undefined>) {
+    this.outbound = new WriteQueue((bytes) => this.socket.write(bytes));
+  }
 
   static async open(socketPath: string): Promise<AgentChannel> {
     let channel: AgentChannel | undefined;
     const socket = await Bun.connect({
       unix: socketPath,
       socket: {
-        data: (_socket, chunk) => channel?.receive(chunk),
-        drain: () => channel?.flush(),
+        data: (_socket, chunk) => channel?.lines.push(chunk),
+        drain: () => channel?.outbound.flush(),
         close: () => channel?.markClosed(),
         error: () => channel?.markClosed(),
         connectError: () => undefined, // the rejected promise carries the error
@@ -174,25 +192,23 @@ class AgentChannel {
   }
 
   send(line: string): void {
-    if (this.closed) return;
-    this.pending.push(new TextEncoder().encode(line));
-    this.flush();
+    if (!this.closed) this.outbound.push(new TextEncoder().encode(line));
   }
 
   /** Waits for the first reply whose id passes `accept`; ignores every other line. */
   nextReply(accept: (id: string) => boolean, timeoutMs: number, signal?: AbortSignal): Promise<ReplyOutcome> {
     return new Promise((resolve, reject) => {
-      const finish = (outcome: ReplyOutcome) => {
+      const detach = () => {
         clearTimeout(timer);
         signal?.removeEventListener("abort", onAbort);
-        this.onReply = undefined;
-        this.onClose = undefined;
+        this.onReply = this.onClose = this.onOversized = undefined;
+      };
+      const finish = (outcome: ReplyOutcome) => {
+        detach();
         resolve(outcome);
       };
       const onAbort = () => {
-        clearTimeout(timer);
-        this.onReply = undefined;
-        this.onClose = undefined;
+        detach();
         reject(new GuestAgentError("guest agent request aborted", { cause: signal?.reason }));
       };
       const timer = setTimeout(() => finish({ kind: "timeout" }), Math.max(0, timeoutMs));
@@ -201,6 +217,7 @@ class AgentChannel {
         if (accept(id)) finish({ kind: "reply", reply });
       };
       this.onClose = () => finish({ kind: "closed" });
+      this.onOversized = () => finish({ kind: "oversized" });
       if (this.closed) finish({ kind: "closed" });
     });
   }
@@ -210,32 +227,14 @@ class AgentChannel {
     this.socket.end();
   }
 
-  private receive(chunk: Buffer): void {
-    // latin1 keeps arbitrary noise bytes one char each; the lines we parse are ASCII.
-    this.buffered += chunk.toString("latin1");
-    let newline: number;
-    while ((newline = this.buffered.indexOf("\n")) >= 0) {
-      const line = this.buffered.slice(0, newline).replace(/\r$/, "");
-      this.buffered = this.buffered.slice(newline + 1);
-      const parsed = parseReply(line);
-      if (parsed) this.onReply?.(parsed.id, parsed.reply);
-    }
-  }
-
-  private flush(): void {
-    while (this.pending.length > 0 && !this.closed) {
-      const head = this.pending[0]!;
-      const written = this.socket.write(head);
-      if (written < head.length) {
-        this.pending[0] = head.subarray(Math.max(0, written));
-        return; // the rest goes out on drain
-      }
-      this.pending.shift();
-    }
+  private receiveLine(line: string): void {
+    const parsed = parseReply(line.replace(/\r$/, ""));
+    if (parsed) this.onReply?.(parsed.id, parsed.reply);
   }
 
   private markClosed(): void {
     this.closed = true;
+    this.outbound.clear();
     this.onClose?.();
   }
 }

@@ -1,0 +1,43 @@
+import { expect, test } from "bun:test";
+import fc from "fast-check";
+import { WriteQueue } from "./write-queue.ts";
+
+test("every byte pushed reaches the socket once, in order, however little each write takes", () => {
+  fc.assert(
+    fc.property(fc.array(fc.uint8Array({ maxLength: 50 }), { maxLength: 20 }), fc.array(fc.integer({ min: -1, max: 30 }), { minLength: 1 }), (pushes, takes) => {
+      const received: number[] = [];
+      let call = 0;
+      // A socket that takes a varying amount per call (-1: closed for now), like a full kernel buffer.
+      const queue = new WriteQueue((bytes) => {
+        const take = Math.min(bytes.length, takes[call++ % takes.length]!);
+        received.push(...bytes.subarray(0, Math.max(0, take)));
+        return take;
+      });
+      const expected = pushes.flatMap((b) => [...b]);
+      for (const bytes of pushes) {
+        queue.push(bytes);
+        bytes.fill(0xee); // the caller reuses its buffer
+      }
+      // The drain handler's calls: within one cycle of `takes` a socket that ever takes a byte takes one.
+      for (let round = 0; round < expected.length * takes.length + 1 && received.length < expected.length; round++) queue.flush();
+      if (takes.some((t) => t > 0)) expect(received).toEqual(expected);
+      else expect(received).toEqual([]);
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test("clear drops what was not written yet", () => {
+  const received: number[] = [];
+  let open = false;
+  const queue = new WriteQueue((bytes) => {
+    if (!open) return 0;
+    received.push(...bytes);
+    return bytes.length;
+  });
+  queue.push(new Uint8Array([1, 2]));
+  queue.clear();
+  open = true;
+  queue.push(new Uint8Array([3]));
+  expect(received).toEqual([3]);
+});
