@@ -55,9 +55,12 @@ export async function startService(opts: SnapvisorOptions = {}): Promise<TestSer
   };
 }
 
-/** Registers an image made of placeholder files: enough for everything that does not boot a guest. */
+/**
+ * Registers an image made of placeholder files: enough for everything that does not boot a guest. The files are
+ * made in `<data>/images`, one of the default image roots (sources elsewhere are refused).
+ */
 export async function registerFakeImage(svc: TestService, name = "fake"): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), "sv-img-"));
+  const dir = mkdtempSync(join(svc.dataDir, "images", ".sources-"));
   writeFileSync(join(dir, "kernel"), "not a kernel");
   writeFileSync(join(dir, "rootfs"), "");
   truncateSync(join(dir, "rootfs"), 8 * 1024 * 1024);

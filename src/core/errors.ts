@@ -11,6 +11,8 @@ export type DomainErrorKind =
   | "conflict" // 409: name/id taken, snapshot still referenced
   | "insufficient_resources" // 409
   | "not_supported" // 501
+  | "forbidden" // 403: a host path outside what clients may reach
+  | "insufficient_storage" // 507: the data dir's file system cannot hold the result
   | "internal"; // 500
 
 export class DomainError extends Error {
@@ -31,6 +33,10 @@ export const notFound = (message: string) => new DomainError("not_found", messag
 export const invalidState = (message: string, code?: string) => new DomainError("invalid_state", message, code);
 export const conflict = (message: string, code?: string) => new DomainError("conflict", message, code);
 export const notSupported = (message: string) => new DomainError("not_supported", message);
+export const insufficientResources = (message: string) => new DomainError("insufficient_resources", message);
+export const forbidden = (message: string) => new DomainError("forbidden", message);
+export const insufficientStorage = (message: string, cause?: unknown) =>
+  new DomainError("insufficient_storage", message, undefined, { cause });
 export const internal = (message: string, cause?: unknown) => new DomainError("internal", message, undefined, { cause });
 
 const HYPERVISOR_ERROR_KINDS: Record<HypervisorErrorKind, DomainErrorKind> = {

@@ -263,12 +263,13 @@ function newRequestId(): string {
   return crypto.randomUUID().replaceAll("-", "");
 }
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** What `export NAME=…` accepts: a POSIX shell identifier. The API checks env names against this at create. */
+export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 function buildScript(command: string | string[], env: Record<string, string>): string {
   if (Array.isArray(command) && command.length === 0) throw new GuestAgentError("command must not be empty");
   const exports = Object.entries(env).map(([name, value]) => {
-    if (!ENV_NAME.test(name)) throw new GuestAgentError(`invalid environment variable name ${JSON.stringify(name)}`);
+    if (!ENV_NAME_PATTERN.test(name)) throw new GuestAgentError(`invalid environment variable name ${JSON.stringify(name)}`);
     return `export ${name}=${shellQuote(value)}\n`;
   });
   const body = Array.isArray(command) ? command.map(shellQuote).join(" ") : command;

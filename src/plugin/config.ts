@@ -1,8 +1,9 @@
 // The one module that reads configuration: defaults < config file (JSON or YAML) < environment < options.
 // Environment: SNAPVISOR__<PATH> with `__` between levels and snake_case names (SNAPVISOR__COMPRESSION_DEFAULT__LEVEL=3),
-// plus the shortcuts SNAPVISOR_DATA_DIR, SNAPVISOR_LISTEN, SNAPVISOR_TOKEN, SNAPVISOR_CONFIG and SNAPVISOR_GUEST_DIR.
+// plus the shortcuts SNAPVISOR_DATA_DIR, SNAPVISOR_LISTEN, SNAPVISOR_TOKEN, SNAPVISOR_CONFIG, SNAPVISOR_GUEST_DIR and
+// SNAPVISOR_IMAGE_ROOTS (directories separated by `:`, as in PATH).
 import { existsSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { z } from "zod";
 import { normalizeCompression, type CompressionConfig } from "../core/compression/compression-policy.ts";
 import { DEFAULT_CORE_CONFIG } from "../core/service/context.ts";
@@ -24,6 +25,10 @@ export const ConfigSchema = z.object({
   authToken: z.string().min(16).optional(),
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
   guestImageDir: z.string().default(DEFAULT_GUEST_DIR),
+  /** Directories `POST /images` may copy files from; empty = `guestImageDir` and `<dataDir>/images`. */
+  imageRoots: z
+    .union([z.array(z.string().min(1)), z.string().transform((list) => list.split(":").filter(Boolean))])
+    .default([]),
   hypervisors: z
     .object({
       qemu: z
@@ -80,6 +85,8 @@ export function loadConfig(options: ConfigInput & { configFile?: string } = {}, 
   const config = parsed.data;
   config.dataDir = resolve(config.dataDir);
   config.guestImageDir = resolve(config.guestImageDir);
+  if (config.imageRoots.length === 0) config.imageRoots = [config.guestImageDir, join(config.dataDir, "images")];
+  config.imageRoots = config.imageRoots.map((root) => resolve(root));
   serverCompressionDefault(config); // validated at start-up, not on the first standby
   return config;
 }
@@ -110,6 +117,7 @@ const SHORTCUTS: Record<string, string[]> = {
   SNAPVISOR_LISTEN: ["listen"],
   SNAPVISOR_TOKEN: ["authToken"],
   SNAPVISOR_GUEST_DIR: ["guestImageDir"],
+  SNAPVISOR_IMAGE_ROOTS: ["imageRoots"],
 };
 
 function fromEnv(env: Record<string, string | undefined>): Tree {

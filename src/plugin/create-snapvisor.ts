@@ -8,6 +8,7 @@ import { CompressionJobs } from "../core/compression/compression-jobs.ts";
 import { VmRegistry } from "../core/instances/vm-registry.ts";
 import { ScheduleRunner } from "../core/schedules/schedule-runner.ts";
 import type { CoreContext } from "../core/service/context.ts";
+import { linuxHostResources, type HostResources } from "../core/service/host-resources.ts";
 import { hypervisorFor } from "../core/service/hypervisor-lookup.ts";
 import { startCore, stopCore } from "../core/service/lifecycle.ts";
 import { KeyedMutex } from "../core/service/locks.ts";
@@ -32,6 +33,8 @@ export interface SnapvisorWiring {
   logger?: Logger;
   /** Clock and id generator, for tests. */
   clock?: () => Date;
+  /** Replaces the probe of host memory, CPUs and free disk (tests that play a small or full host). */
+  hostResources?: HostResources;
   newId?: () => string;
 }
 
@@ -53,9 +56,9 @@ export interface Snapvisor {
   core: CoreContext;
 }
 
-export function createSnapvisor(options: SnapvisorOptions = {}): Snapvisor {
-  const { auth, drivers, logger, clock, newId, ...configInput } = options;
-  return snapvisorFromConfig(loadConfig(configInput), { auth, drivers, logger, clock, newId });
+export function createSnapvisor(options: SnapvisorOptions): Snapvisor {
+  const { auth, drivers, hostResources, logger, clock, newId, ...configInput } = options;
+  return snapvisorFromConfig(loadConfig(configInput), { auth, drivers, hostResources, logger, clock, newId });
 }
 
 /** The composition itself, from a config already loaded (`serve` loads it once to pick its listener). */
@@ -82,6 +85,7 @@ export function snapvisorFromConfig(config: Config, wiring: SnapvisorWiring = {}
     logger,
     clock,
     newId: wiring.newId ?? createId,
+      imageRoots: config.imageRoots,
     instances,
     snapshots,
     images: new ImagesRepo(db),
@@ -101,6 +105,7 @@ export function snapvisorFromConfig(config: Config, wiring: SnapvisorWiring = {}
   };
   const scheduler = new ScheduleRunner(ctx, config.scheduler.tickSeconds * 1000);
   const loop = config.scheduler.enabled ? scheduler : undefined;
+    host: wiring.hostResources ?? linuxHostResources,
   const app = buildApp(ctx, { authToken: wiring.auth ? wiring.auth.token : undefined });
   let running = false;
   return {

@@ -12,6 +12,8 @@ const STATUS: Record<DomainErrorKind, ContentfulStatusCode> = {
   conflict: 409,
   insufficient_resources: 409,
   not_supported: 501,
+  forbidden: 403,
+  insufficient_storage: 507,
   internal: 500,
 };
 
@@ -22,6 +24,8 @@ const DEFAULT_CODE: Record<DomainErrorKind, string> = {
   conflict: "conflict",
   insufficient_resources: "insufficient_resources",
   not_supported: "not_supported",
+  forbidden: "forbidden",
+  insufficient_storage: "insufficient_storage",
   internal: "internal_error",
 };
 

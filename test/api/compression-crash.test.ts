@@ -1,7 +1,7 @@
 // A server killed with SIGKILL in the middle of a compression job: after a restart the job runs again from the
 // raw file, the partial output is gone, and the record ends `compressed` with a file `zstd -d` decodes.
 import { afterAll, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { REPO, startService } from "../harness.ts";
@@ -11,10 +11,12 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 test("SIGKILL during compression: the restarted service finishes the job and the files agree", async () => {
   const dataDir = join(work, "data");
-  writeFileSync(join(work, "kernel"), "not a kernel");
-  writeFileSync(join(work, "rootfs"), "");
-  truncateSync(join(work, "rootfs"), 8 << 20);
-  const child = Bun.spawn([process.execPath, join(REPO, "test/fixtures/compress-and-wait.ts"), dataDir, join(work, "kernel"), join(work, "rootfs")], {
+  const sources = join(dataDir, "images", ".sources"); // image sources must lie under an image root
+  mkdirSync(sources, { recursive: true });
+  writeFileSync(join(sources, "kernel"), "not a kernel");
+  writeFileSync(join(sources, "rootfs"), "");
+  truncateSync(join(sources, "rootfs"), 8 << 20);
+  const child = Bun.spawn([process.execPath, join(REPO, "test/fixtures/compress-and-wait.ts"), dataDir, join(sources, "kernel"), join(sources, "rootfs")], {
     stdout: "pipe",
     stderr: "inherit",
   });

@@ -1,12 +1,15 @@
 // Guest images: a kernel, an optional initrd and an optional rootfs disk, copied into <data>/images/<name>/ so
 // the data dir is self-contained and an image cannot change under the instances and snapshots that use it.
 import { existsSync } from "node:fs";
+import { stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { commitDir, removeTree, stageDir } from "../../fs/atomic.ts";
 import type { ImageRow } from "../../store/schema.ts";
 import { sparseCopyFile } from "../../fs/sparse-copy.ts";
 import type { CoreContext } from "../service/context.ts";
-import { conflict, inStep, invalidRequest, notFound } from "../errors.ts";
+import { conflict, inStep, notFound } from "../errors.ts";
+import { ensureFreeSpace, storageError } from "../service/disk-space.ts";
+import { resolveImageSource, type ImageSource } from "./image-source.ts";
 
 export const DEFAULT_IMAGE = "default";
 const DEFAULT_CMDLINE = "console=ttyS0 quiet panic=-1";
@@ -19,27 +22,42 @@ export interface RegisterImageInput {
   cmdline?: string;
 }
 
+/** POST /images: every source must be a regular file under the image roots (image-source.ts). */
 export async function registerImage(ctx: CoreContext, input: RegisterImageInput): Promise<ImageRow> {
   if (ctx.images.get(input.name)) throw conflict(`image ${JSON.stringify(input.name)} already exists`);
-  const sources = { kernel: input.kernel, initrd: input.initrd, rootfs: input.rootfs };
-  for (const [field, path] of Object.entries(sources)) {
-    if (path !== undefined && !existsSync(path)) throw invalidRequest(`${field}: no file at ${path}`);
+  const sources: ImageSources = {};
+  for (const field of SOURCE_FIELDS) {
+    const path = input[field];
+    if (path !== undefined) sources[field] = await resolveImageSource(ctx.config.imageRoots, field, path);
   }
+  return copyImage(ctx, input, sources);
+}
+
+const SOURCE_FIELDS = ["kernel", "initrd", "rootfs"] as const;
+type ImageSources = Partial<Record<(typeof SOURCE_FIELDS)[number], ImageSource>>;
+
+/** Copies the sources into <data>/images/<name>/ (staging + rename) and commits the row. */
+async function copyImage(ctx: CoreContext, input: RegisterImageInput, sources: ImageSources): Promise<ImageRow> {
+  const bytes = Object.values(sources).reduce((sum, s) => sum + s.allocatedBytes, 0);
+  const what = `image ${input.name}`;
+  await ensureFreeSpace(ctx, bytes, what);
   const finalDir = ctx.paths.image(input.name);
   const staging = await stageDir(ctx.paths.tmpDir);
-  const placed: Partial<Record<keyof typeof sources, string>> = {};
+  const placed: Partial<Record<keyof ImageSources, string>> = {};
   try {
-    for (const [field, path] of Object.entries(sources) as [keyof typeof sources, string | undefined][]) {
-      if (path === undefined) continue;
-      const name = `${field}-${basename(path)}`;
-      await sparseCopyFile(path, join(staging, name));
+    for (const field of SOURCE_FIELDS) {
+      const source = sources[field];
+      if (source === undefined) continue;
+      // Named after what the client gave (a link keeps its own name), copied from what it resolved to.
+      const name = `${field}-${basename(input[field] ?? source.path)}`;
+      await sparseCopyFile(source.path, join(staging, name));
       placed[field] = join(finalDir, name);
     }
     await removeTree(finalDir); // leftovers of a registration whose row never committed
     await commitDir(staging, finalDir);
   } catch (err) {
     await removeTree(staging);
-    throw inStep(`register image ${input.name}`, err);
+    throw (await storageError(ctx, err, bytes, what)) ?? inStep(`register image ${input.name}`, err);
   }
   const row: ImageRow = {
     name: input.name,
@@ -75,12 +93,10 @@ export async function ensureDefaultImage(ctx: CoreContext): Promise<void> {
     return;
   }
   const manifest = (await Bun.file(manifestPath).json()) as { cmdline?: string };
-  await registerImage(ctx, {
-    name: DEFAULT_IMAGE,
-    kernel: join(dir, "vmlinuz"),
-    initrd: join(dir, "initrd.img"),
-    rootfs: join(dir, "rootfs.ext4"),
-    cmdline: manifest.cmdline,
-  });
+  // The server's own configured build output: trusted, so not held to the image roots clients are.
+  const files = { kernel: join(dir, "vmlinuz"), initrd: join(dir, "initrd.img"), rootfs: join(dir, "rootfs.ext4") };
+  const sources: ImageSources = {};
+  for (const field of SOURCE_FIELDS) sources[field] = { path: files[field], allocatedBytes: (await stat(files[field])).blocks * 512 };
+  await copyImage(ctx, { name: DEFAULT_IMAGE, ...files, cmdline: manifest.cmdline }, sources);
   ctx.logger.info("registered default guest image", { dir });
 }

@@ -8,7 +8,10 @@ import { GUEST_FILES } from "../../store/paths.ts";
 import { sparseCopyFile } from "../../fs/sparse-copy.ts";
 import type { SnapshotPolicy } from "../compression/compression-policy.ts";
 import type { CoreContext } from "../service/context.ts";
-import { DomainError, inStep, invalidRequest, notFound } from "../errors.ts";
+import { DomainError, inStep, insufficientResources, invalidRequest, notFound } from "../errors.ts";
+import { describeBytes } from "../service/describe-bytes.ts";
+import { storageError } from "../service/disk-space.ts";
+import { ensureFitsHost } from "../service/host-memory.ts";
 import { hypervisorFor } from "../service/hypervisor-lookup.ts";
 import { describeInstance, type InstanceView } from "./view.ts";
 import { INSTANCE_DISK, vmConfigFor, writeVmConfig } from "./vm-config.ts";
@@ -39,6 +42,9 @@ export async function createInstance(ctx: CoreContext, input: CreateInstanceInpu
   }
   const hv = hypervisorFor(ctx, input.hypervisor);
   const image = ctx.images.get(input.image);
+  ensureFitsHost(ctx, input.memoryBytes);
+  const hostCpus = ctx.host.cpus();
+  if (input.vcpus > hostCpus) throw insufficientResources(`vcpus ${input.vcpus} exceeds the host's ${hostCpus} CPUs`);
   if (!image) throw notFound(`image ${JSON.stringify(input.image)} not found`);
   if (ctx.instances.byName(input.name)) {
     throw invalidRequest(`instance name '${input.name}' already exists`, "already_exists");
@@ -49,6 +55,13 @@ export async function createInstance(ctx: CoreContext, input: CreateInstanceInpu
   }
 
   // 2. Build the guest dir in staging.
+  // The overlay starts sparse, but a guest may fill all of it: it must fit the data dir's disk as it is now.
+  const free = await ctx.host.freeBytes(ctx.paths.root);
+  if (input.overlayBytes > free) {
+    throw insufficientResources(
+      `overlay_size ${describeBytes(input.overlayBytes)} exceeds the free space of the data dir ${ctx.paths.root}: ${describeBytes(free)} free`,
+    );
+  }
   const id = ctx.newId();
   const staging = await stageDir(ctx.paths.tmpDir);
   try {
@@ -67,7 +80,8 @@ export async function createInstance(ctx: CoreContext, input: CreateInstanceInpu
     await commitDir(staging, ctx.paths.guest(id));
   } catch (err) {
     await removeTree(staging);
-    throw inStep("create guest dir", err);
+    const diskBytes = image.rootfs ? await allocatedSize(image.rootfs) : 0;
+    throw (await storageError(ctx, err, diskBytes, `instance ${input.name}'s disk`)) ?? inStep("create guest dir", err);
   }
   try {
     ctx.instances.insert({

@@ -15,7 +15,8 @@ import { bootInstance } from "./start.ts";
 import { describeInstance, guestDir, hasStandbyFiles, loadInstance, resolveInstance, standbyDir, type InstanceView } from "./view.ts";
 import { awaitGuestReady } from "./readiness.ts";
 import { resumeFromStandby } from "./restore.ts";
-import { storedMetadataOf, type StoredMetadata } from "../snapshots/create.ts";
+import { ensureMemoryAvailable } from "../service/host-memory.ts";
+import { storedMetadataOf } from "../snapshots/create.ts";
 import { snapshotRow } from "../snapshots/view.ts";
 import { enterStandby } from "./standby.ts";
 import { isLive } from "./state-machine.ts";
@@ -184,7 +185,10 @@ async function applyForkTarget(ctx: CoreContext, forkId: string, target: TargetS
         if (plan) ctx.compression.scheduleStandby(forkId, standbyDir(ctx, forkId), view.hypervisor, plan);
         return describeInstance(ctx, ctx.instances.get(forkId)!);
       }
-      if (from === "Standby" && target === "Running") return resumeFromStandby(ctx, forkId, "fork_restore");
+      if (from === "Standby" && target === "Running") {
+        ensureMemoryAvailable(ctx, view.memoryBytes, `resuming fork ${view.name}`);
+        return resumeFromStandby(ctx, forkId, "fork_restore");
+      }
       if (from === "Standby" && target === "Stopped") {
         await removeTree(standbyDir(ctx, forkId));
         return describeInstance(ctx, ctx.instances.get(forkId)!);

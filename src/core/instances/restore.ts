@@ -4,6 +4,7 @@
 import { discardTree } from "../../fs/atomic.ts";
 import { runLocked, type CoreContext } from "../service/context.ts";
 import { inStep, invalidState } from "../errors.ts";
+import { ensureMemoryAvailable } from "../service/host-memory.ts";
 import { hypervisorFor } from "../service/hypervisor-lookup.ts";
 import { describeInstance, guestDir, loadInstance, resolveInstance, standbyDir, type InstanceView } from "./view.ts";
 import { awaitGuestReady } from "./readiness.ts";
@@ -19,6 +20,7 @@ export async function restoreInstance(ctx: CoreContext, ref: string): Promise<In
     if (view.state !== "Standby") throw invalidState(`cannot restore from state ${view.state}: no standby memory to restore`);
     return resumeFromStandby(ctx, id, "restore_instance");
   });
+    ensureMemoryAvailable(ctx, view.memoryBytes, `restoring ${view.name}`);
 }
 
 /** Standby → Running (caller holds the lock). `operation` labels the compression pre-emption it may cause. */

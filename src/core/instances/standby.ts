@@ -4,8 +4,9 @@ import { mkdir } from "node:fs/promises";
 import { removeTree } from "../../fs/atomic.ts";
 import type { CompressionConfig } from "../compression/compression-policy.ts";
 import { runLocked, type CoreContext } from "../service/context.ts";
-import { inStep, invalidState, notSupported } from "../errors.ts";
-import { hypervisorFor } from "../service/hypervisor-lookup.ts";
+import { inStep, invalidState } from "../errors.ts";
+import { ensureFreeSpace, storageError } from "../service/disk-space.ts";
+import { hypervisorFor, requireCapabilities } from "../service/hypervisor-lookup.ts";
 import { describeInstance, loadInstance, resolveInstance, standbyDir, type InstanceView } from "./view.ts";
 import { assertTransition } from "./state-machine.ts";
 
@@ -40,6 +41,9 @@ export async function enterStandby(ctx: CoreContext, id: string): Promise<void> 
   const live = ctx.vms.get(id);
   if (!live) throw invalidState(`instance ${id} has no running VMM`);
   const dir = standbyDir(ctx, id);
+  // The memory image is at most the guest's RAM (zero pages take less): checked before the guest is touched.
+  const what = `standby of ${row.name}`;
+  await ensureFreeSpace(ctx, row.memoryBytes, what);
   await live.vm.pause().catch((err) => {
     throw inStep("pause VM", err);
   });
@@ -50,7 +54,7 @@ export async function enterStandby(ctx: CoreContext, id: string): Promise<void> 
   } catch (err) {
     await removeTree(dir);
     await live.vm.resume().catch((resumeErr) => ctx.logger.error("resume after failed snapshot", { instance: id, error: String(resumeErr) }));
-    throw inStep("snapshot VM", err);
+    throw (await storageError(ctx, err, row.memoryBytes, what)) ?? inStep("snapshot VM", err);
   }
   ctx.vms.release(id);
   await live.vm.kill().catch((err) => {

@@ -1,6 +1,7 @@
 // POST /instances/{id}/start: cold boot of a Stopped instance; returns once the guest agent answers.
 import { runLocked, type CoreContext } from "../service/context.ts";
 import { inStep } from "../errors.ts";
+import { ensureMemoryAvailable } from "../service/host-memory.ts";
 import { hypervisorFor } from "../service/hypervisor-lookup.ts";
 import { describeInstance, guestDir, loadInstance, resolveInstance, type InstanceView } from "./view.ts";
 import { awaitGuestReady } from "./readiness.ts";
@@ -21,6 +22,7 @@ export async function startInstance(ctx: CoreContext, ref: string): Promise<Inst
 export async function bootInstance(ctx: CoreContext, id: string): Promise<InstanceView> {
   const row = ctx.instances.get(id)!;
   const hv = hypervisorFor(ctx, row.hypervisor);
+  ensureMemoryAvailable(ctx, row.memoryBytes, `booting ${row.name}`);
   const dir = guestDir(ctx, id);
   const vm = await hv.start({ dir, config: await readVmConfig(dir) }).catch((err) => {
     throw inStep("start VMM", err);

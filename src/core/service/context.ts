@@ -9,6 +9,7 @@ import type { SnapshotsRepo } from "../../store/snapshots-repo.ts";
 import type { CompressionJobs } from "../compression/compression-jobs.ts";
 import type { CompressionConfig } from "../compression/compression-policy.ts";
 import type { VmRegistry } from "../instances/vm-registry.ts";
+import type { HostResources } from "./host-resources.ts";
 import type { KeyedMutex } from "./locks.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
@@ -24,6 +25,8 @@ export interface CoreConfig {
   compressionDefault?: CompressionConfig;
   /** Directory holding the default guest image built by scripts/build-guest (registered as `default`). */
   defaultImageDir?: string;
+  /** Absolute directories image sources must lie in (after symlinks are resolved). */
+  imageRoots: string[];
 }
 
 export const DEFAULT_CORE_CONFIG: CoreConfig = {
@@ -48,6 +51,8 @@ export interface CoreContext {
   readonly vms: VmRegistry;
   readonly metrics: Metrics;
   readonly compression: CompressionJobs;
+  /** The host's memory, CPUs and free disk, as checked before guests are sized and payloads written. */
+  readonly host: HostResources;
 }
 
 /** Runs a lifecycle operation under the instance's lock and records its duration in the metrics. */

@@ -9,10 +9,11 @@ import type { CompressionConfig } from "../compression/compression-policy.ts";
 import { runLocked, type CoreContext } from "../service/context.ts";
 import { conflict, DomainError, inStep, invalidRequest, invalidState } from "../errors.ts";
 import { copyGuestDir } from "../instances/guest-copy.ts";
-import { hypervisorFor } from "../service/hypervisor-lookup.ts";
-import { guestDir, loadInstance, resolveInstance, standbyDir } from "../instances/view.ts";
-import { awaitGuestReady } from "../instances/readiness.ts";
-import { resumeFromStandby } from "../instances/restore.ts";
+import { guestCopyBytes } from "../instances/copy-cost.ts";
+import { ensureFreeSpace, storageError } from "../service/disk-space.ts";
+import { hypervisorFor, requireCapabilities } from "../service/hypervisor-lookup.ts";
+import { guestDir, loadInstance, resolveInstance } from "../instances/view.ts";
+import { assertCapturable, captureLive } from "../instances/capture-live.ts";
 import { getSnapshot, type SnapshotView } from "./view.ts";
 import { enterStandby } from "../instances/standby.ts";
 import { isLive } from "../instances/state-machine.ts";
@@ -56,7 +57,11 @@ export async function createSnapshot(ctx: CoreContext, ref: string, input: Creat
     const hv = hypervisorFor(ctx, source.hypervisor);
     const policy = input.kind === "Standby" ? ctx.compression.snapshotPolicy(input.compression, source.snapshotPolicy) : undefined;
 
-    // 3. Capture the payload into staging.
+    // 3. Capture the payload into staging. A running source first writes its memory (standby), then its disks
+    // are copied: both must fit before the guest is touched.
+    const what = `snapshot of ${source.name}`;
+    const bytes = (isLive(source.state) ? source.memoryBytes : 0) + (await guestCopyBytes(guestDir(ctx, id)));
+    await ensureFreeSpace(ctx, bytes, what);
     const snapshotId = ctx.newId();
     const staging = await stageDir(ctx.paths.tmpDir);
     const payload = join(staging, "guest");
@@ -83,7 +88,7 @@ export async function createSnapshot(ctx: CoreContext, ref: string, input: Creat
       await commitDir(staging, ctx.paths.snapshot(snapshotId));
     } catch (err) {
       await removeTree(staging);
-      throw err instanceof DomainError ? err : inStep("create snapshot", err);
+      throw (await storageError(ctx, err, bytes, what)) ?? (err instanceof DomainError ? err : inStep("create snapshot", err));
     }
     const now = ctx.clock();
     const row = ctx.instances.get(id)!;

@@ -15,7 +15,8 @@ import { getImage } from "../images/images.ts";
 import { bootInstance } from "../instances/start.ts";
 import { describeInstance, guestDir, loadInstance, resolveInstance, type InstanceView } from "../instances/view.ts";
 import { resumeFromStandby } from "../instances/restore.ts";
-import type { StoredMetadata } from "./create.ts";
+import { ensureMemoryAvailable } from "../service/host-memory.ts";
+import type { StoredMetadata } from "../../store/schema.ts";
 import { snapshotRow } from "./view.ts";
 import { isLive } from "../instances/state-machine.ts";
 import { resolveTargetHypervisor, resolveTargetState } from "../instances/target-state.ts";
@@ -32,8 +33,11 @@ export async function restoreSnapshot(ctx: CoreContext, ref: string, snapshotId:
   if (snapshot.sourceInstanceId !== id) throw invalidRequest(`snapshot ${snapshot.id} belongs to instance ${snapshot.sourceInstanceId}`);
   const target = resolveTargetState(snapshot.kind, input.targetState);
   const hv = resolveTargetHypervisor(ctx, snapshot, input.targetHypervisor);
-  const stored = snapshot.storedMetadata as StoredMetadata;
-  if (target === "Running") getImage(ctx, stored.image);
+  const stored = snapshot.storedMetadata;
+  if (target === "Running") {
+    getImage(ctx, stored.image);
+    ensureMemoryAvailable(ctx, stored.memoryBytes, `restoring snapshot ${snapshot.id}`);
+  }
 
   return ctx.locks.run(id, () =>
     ctx.locks.run(`snapshot:${snapshotId}`, async () => {

@@ -29,12 +29,12 @@ export const TagsSchema = z
 export const HypervisorSchema = z.enum(HYPERVISOR_TYPES).openapi("Hypervisor");
 
 /** Go duration string on the wire (`90s`, `1h30m`); parsed by the handler so errors get the reference's codes. */
-export const GoDurationSchema = z.string().openapi({ example: "1h30m0s" });
+export const GoDurationSchema = z.string().max(64).openapi({ example: "1h30m0s" });
 
 export const CompressionConfigSchema = z
   .object({
     enabled: z.boolean(),
-    algorithm: z.string().optional().openapi({ example: "zstd", description: "zstd or lz4 (case-insensitive)" }),
+    algorithm: z.string().max(16).optional().openapi({ example: "zstd", description: `${CODEC_NAMES.join(" or ")} (case-insensitive)` }),
     level: z.number().int().optional().openapi({ description: "zstd 1-19 (default 1), lz4 0-9 (default 0)" }),
   })
   .openapi("SnapshotCompressionConfig");
@@ -44,5 +44,5 @@ export const IdParamSchema = z.object({ id: z.string().openapi({ param: { name: 
 /** `limit` + `cursor` paging; absent = everything. */
 export const PageQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(10_000).optional(),
-  cursor: z.string().optional().openapi({ description: "next_cursor header value of the previous page" }),
+  cursor: z.string().max(1024).optional().openapi({ description: "next_cursor header value of the previous page" }),
 });

@@ -1,7 +1,12 @@
 // Instance requests and responses (reference §3, product.md §3).
 import { z } from "@hono/zod-openapi";
+import { MAX_VCPUS } from "../../core/instances/create.ts";
 import { INSTANCE_STATES } from "../../core/instances/state-machine.ts";
-import { CompressionConfigSchema, GoDurationSchema, HypervisorSchema, NameSchema, TagsSchema } from "./common.ts";
+import { CompressionConfigSchema, GoDurationSchema, HypervisorSchema, NameSchema, TagsSchema, TargetStateSchema } from "./common.ts";
+import { EnvSchema } from "./env.ts";
+
+/** A human size ("512MB"); parsed by the handler (wire/byte-size.ts), only bounded here. */
+const SizeStringSchema = z.string().max(32, "must be a size such as 512MB or 1GB");
 
 export const SnapshotPolicySchema = z
   .object({
@@ -13,12 +18,16 @@ export const SnapshotPolicySchema = z
 export const CreateInstanceSchema = z
   .object({
     name: NameSchema,
-    image: z.string().default("default"),
-    size: z.string().default("512MB").openapi({ description: "guest memory, e.g. 512MB, 1GB" }),
-    overlay_size: z.string().default("1GB").openapi({ description: "writable disk size, e.g. 1GB" }),
-    vcpus: z.number().int().default(1),
+    image: NameSchema.default("default"),
+    size: SizeStringSchema.default("512MB").openapi({
+      description: "guest memory, e.g. 512MB, 1GB; at least 128MB and at most the host's memory",
+    }),
+    overlay_size: SizeStringSchema.default("1GB").openapi({
+      description: "writable disk size, e.g. 1GB; at least the image's disk and at most the data dir's free space",
+    }),
+    vcpus: z.number().int().min(1).max(MAX_VCPUS).default(1).openapi({ description: "at most the host's CPUs" }),
     hypervisor: HypervisorSchema.default("qemu"),
-    env: z.record(z.string(), z.string()).default({}),
+    env: EnvSchema.default({}),
     volumes: z.array(z.unknown()).default([]),
     tags: TagsSchema.default({}),
     snapshot_policy: SnapshotPolicySchema.optional(),

@@ -1,16 +1,25 @@
 // Snapshot schedule requests and responses (reference §3.7).
 import { z } from "@hono/zod-openapi";
-import { GoDurationSchema, TagsSchema } from "./common.ts";
+import { MAX_NAME_PREFIX } from "../../core/schedules/schedules.ts";
+import { GoDurationSchema, NameSchema, TagsSchema } from "./common.ts";
+
+/** More scheduled snapshots than this per instance is a typo, not a retention policy. */
+const MAX_RETENTION_COUNT = 10_000;
 
 export const SetScheduleSchema = z
   .object({
     interval: GoDurationSchema,
     retention: z
-      .object({ max_count: z.number().int().optional(), max_age: GoDurationSchema.optional() })
+      .object({ max_count: z.number().int().min(0).max(MAX_RETENTION_COUNT).optional(), max_age: GoDurationSchema.optional() })
+      .strict()
       .refine((r) => r.max_count !== undefined || r.max_age !== undefined, "retention must include max_count or max_age"),
-    name_prefix: z.string().nullable().optional(),
+    name_prefix: NameSchema.max(MAX_NAME_PREFIX, `must be at most ${MAX_NAME_PREFIX} characters`)
+      .nullable()
+      .optional()
+      .openapi({ description: "scheduled snapshots are named <name_prefix>-YYYYMMDD-HHMMSS (default prefix: scheduled)" }),
     metadata: TagsSchema.default({}),
   })
+  .strict()
   .openapi("SetSnapshotScheduleRequest");
 
 export const ScheduleSchema = z

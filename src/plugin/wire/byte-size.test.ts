@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
 import { ByteSizeError, formatByteSize, parseByteSize } from "./byte-size.ts";
 
 const KiB = 1024;
@@ -106,5 +107,31 @@ describe("formatByteSize", () => {
     expect(() => formatByteSize(1.5)).toThrow(RangeError);
     expect(() => formatByteSize(Number.NaN)).toThrow(RangeError);
     expect(() => formatByteSize(2 ** 53)).toThrow(RangeError);
+  });
+});
+
+describe("byte sizes, for any input", () => {
+  test("every safe non-negative integer round trips through its formatted form", () => {
+    fc.assert(fc.property(fc.maxSafeNat(), (bytes) => expect(parseByteSize(formatByteSize(bytes))).toBe(bytes)));
+  });
+
+  test("any string parses to a safe non-negative integer or fails with a ByteSizeError quoting it", () => {
+    const sizeLike = fc.oneof(
+      fc.string({ maxLength: 24 }),
+      fc.tuple(fc.double({ min: 0, max: 1e20, noNaN: true }), fc.constantFrom("", "b", "k", "KB", "MiB", "g", "TB", "PB", "pib", "XB")).map(
+        ([n, unit]) => `${n}${unit}`,
+      ),
+    );
+    fc.assert(
+      fc.property(sizeLike, (text) => {
+        try {
+          const bytes = parseByteSize(text);
+          expect(Number.isSafeInteger(bytes) && bytes >= 0).toBe(true);
+        } catch (err) {
+          expect(err).toBeInstanceOf(ByteSizeError);
+          expect((err as Error).message).toStartWith(`invalid size ${JSON.stringify(text)}`);
+        }
+      }),
+    );
   });
 });
