@@ -40,15 +40,24 @@ export async function tick(svc: TestService, ref: string): Promise<number> {
   return Number((await exec(svc, ref, "cat /run/tick")).stdout.trim());
 }
 
+/**
+ * The serial console as text, read raw: it is empty until the guest prints (a fork right after its restore), which
+ * `svc.call` would hand back as an undefined body. A failed call throws with its status and body.
+ */
+async function consoleLog(svc: TestService, ref: string): Promise<string> {
+  const res = await svc.sv.app.request(`/instances/${ref}/logs?lines=100000`);
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`GET /instances/${ref}/logs answered ${res.status}: ${text}`);
+  return text;
+}
+
 /** All `tick N` values the console printed, in order. */
 export async function consoleTicks(svc: TestService, ref: string): Promise<number[]> {
-  const log = (await svc.call("GET", `/instances/${ref}/logs?lines=100000`)).body as string;
-  return [...log.matchAll(/^tick (\d+)\r?$/gm)].map((m) => Number(m[1]));
+  return [...(await consoleLog(svc, ref)).matchAll(/^tick (\d+)\r?$/gm)].map((m) => Number(m[1]));
 }
 
 export async function bootCount(svc: TestService, ref: string): Promise<number> {
-  const log = (await svc.call("GET", `/instances/${ref}/logs?lines=100000`)).body as string;
-  return [...log.matchAll(/BOOT-MARKER/g)].length;
+  return [...(await consoleLog(svc, ref)).matchAll(/BOOT-MARKER/g)].length;
 }
 
 /** Waits until the console shows at least `n` ticks (the guest has run for a while). */
