@@ -7,3 +7,12 @@ declare module "*.wasm" {
   const path: string;
   export default path;
 }
+// The API reference renderer's browser assets (docs-page.ts), served as files.
+declare module "swagger-ui-dist/swagger-ui-bundle.js" {
+  const path: string;
+  export default path;
+}
+declare module "swagger-ui-dist/swagger-ui.css" {
+  const path: string;
+  export default path;
+}

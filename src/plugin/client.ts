@@ -1,11 +1,15 @@
-// A typed client for other Bun services and for the CLI. Request and response types are the API's zod schemas,
-// so the client cannot drift from the server. Talks over the server's Unix socket or over TCP with a token.
+// A typed client for other Bun services and for the CLI, derived with Hono's `hc` from the app's own type: paths,
+// parameters, bodies and answers are checked against the routes, so the client cannot drift from the server.
+// Talks over the server's Unix socket (Bun fetch's `unix` option) or over TCP with a bearer token.
 import type { z } from "@hono/zod-openapi";
+import { hc, type ClientResponse } from "hono/client";
+import type { SuccessStatusCode } from "hono/utils/http-status";
+import type { SnapvisorApp } from "./app.ts";
 import type { ErrorSchema } from "./schemas/common.ts";
-import type { ImageSchema, CreateImageSchema } from "./schemas/image.ts";
-import type { CreateInstanceSchema, ExecResultSchema, ExecSchema, ForkInstanceSchema, InstanceSchema, StandbySchema } from "./schemas/instance.ts";
-import type { ScheduleSchema, SetScheduleSchema } from "./schemas/schedule.ts";
-import type { CreateSnapshotSchema, ForkSnapshotSchema, RestoreSnapshotSchema, SnapshotSchema } from "./schemas/snapshot.ts";
+import type { ImageSchema } from "./schemas/image.ts";
+import type { ExecResultSchema, InstanceSchema } from "./schemas/instance.ts";
+import type { ScheduleSchema } from "./schemas/schedule.ts";
+import type { SnapshotSchema } from "./schemas/snapshot.ts";
 
 export type Instance = z.infer<typeof InstanceSchema>;
 export type Snapshot = z.infer<typeof SnapshotSchema>;
@@ -35,79 +39,85 @@ export class SnapvisorApiError extends Error {
   }
 }
 
-const enc = encodeURIComponent;
+/** The body of a response's 2xx variants (the error variants are thrown as SnapvisorApiError). */
+type Success<R> = R extends ClientResponse<infer T, infer S, infer _F> ? (S extends 204 ? void : S extends SuccessStatusCode ? T : never) : never;
+
+async function unwrap<R extends ClientResponse<unknown, number, string>>(pending: Promise<R>): Promise<Success<R>> {
+  const res = await pending;
+  if (res.status === 204) return undefined as Success<R>;
+  const text = await res.text();
+  if (!res.ok) {
+    let err: Partial<z.infer<typeof ErrorSchema>> = {};
+    try {
+      err = JSON.parse(text);
+    } catch {
+      err = { message: text };
+    }
+    throw new SnapvisorApiError(res.status, err.code ?? "error", err.message ?? `HTTP ${res.status}`);
+  }
+  const type = res.headers.get("content-type") ?? "";
+  return (type.includes("application/json") ? JSON.parse(text) : text) as Success<R>;
+}
+
+function transport(opts: ClientOptions) {
+  const unix = opts.address.startsWith("unix:") ? opts.address.slice("unix:".length) : undefined;
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS;
+  return hc<SnapvisorApp>(unix ? "http://localhost" : opts.address.replace(/\/$/, ""), {
+    headers: opts.token ? { authorization: `Bearer ${opts.token}` } : {},
+    fetch: (input: Parameters<typeof fetch>[0], init?: RequestInit) =>
+      fetch(input, { ...init, ...(unix ? { unix } : {}), signal: AbortSignal.timeout(timeoutMs) }).catch((err: Error) => {
+        // A missing socket or a refused port says only "ENOENT": name the address and the likely cause.
+        if (err.name === "TimeoutError") throw err;
+        throw new Error(`cannot reach snapvisor at ${opts.address} (is \`snapvisor serve\` running?): ${err.message}`, { cause: err });
+      }),
+  });
+}
+
+type Body<T extends (args: never) => unknown> = Parameters<T>[0] extends { json: infer J } ? J : never;
+type Query<T extends (args: never) => unknown> = NonNullable<Parameters<T>[0]> extends { query: infer Q } ? Q : never;
 
 export class SnapvisorClient {
-  private readonly base: string;
-  private readonly unix: string | undefined;
+  private readonly api: ReturnType<typeof transport>;
 
-  constructor(private readonly opts: ClientOptions) {
-    if (opts.address.startsWith("unix:")) {
-      this.unix = opts.address.slice(5);
-      this.base = "http://localhost";
-    } else {
-      this.base = opts.address.replace(/\/$/, "");
-    }
+  constructor(opts: ClientOptions) {
+    this.api = transport(opts);
   }
 
-  async request<T>(method: string, path: string, body?: unknown, query?: Record<string, string | undefined>): Promise<T> {
-    const url = new URL(this.base + path);
-    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
-    const res = await fetch(url, {
-      method,
-      ...(this.unix ? { unix: this.unix } : {}),
-      headers: {
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-        ...(this.opts.token ? { authorization: `Bearer ${this.opts.token}` } : {}),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(this.opts.timeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS),
-    });
-    if (res.status === 204) return undefined as T;
-    const text = await res.text();
-    if (!res.ok) {
-      let err: Partial<z.infer<typeof ErrorSchema>> = {};
-      try {
-        err = JSON.parse(text);
-      } catch {
-        err = { message: text };
-      }
-      throw new SnapvisorApiError(res.status, err.code ?? "error", err.message ?? `HTTP ${res.status}`);
-    }
-    const type = res.headers.get("content-type") ?? "";
-    return (type.includes("application/json") ? JSON.parse(text) : text) as T;
+  private get instance() {
+    return this.api.instances[":id"];
   }
 
-  health = () => this.request<{ status: "ok" }>("GET", "/health");
+  health = () => unwrap(this.api.health.$get());
 
-  listInstances = () => this.request<Instance[]>("GET", "/instances");
-  getInstance = (id: string) => this.request<Instance>("GET", `/instances/${enc(id)}`);
-  createInstance = (body: z.input<typeof CreateInstanceSchema>) => this.request<Instance>("POST", "/instances", body);
-  deleteInstance = (id: string) => this.request<void>("DELETE", `/instances/${enc(id)}`);
-  startInstance = (id: string) => this.request<Instance>("POST", `/instances/${enc(id)}/start`);
-  stopInstance = (id: string) => this.request<Instance>("POST", `/instances/${enc(id)}/stop`);
-  standbyInstance = (id: string, body: z.input<typeof StandbySchema> = {}) =>
-    this.request<Instance>("POST", `/instances/${enc(id)}/standby`, body);
-  restoreInstance = (id: string) => this.request<Instance>("POST", `/instances/${enc(id)}/restore`);
-  forkInstance = (id: string, body: z.input<typeof ForkInstanceSchema>) => this.request<Instance>("POST", `/instances/${enc(id)}/fork`, body);
-  exec = (id: string, body: z.input<typeof ExecSchema>) => this.request<ExecResult>("POST", `/instances/${enc(id)}/exec`, body);
-  logs = (id: string, lines = 100) => this.request<string>("GET", `/instances/${enc(id)}/logs`, undefined, { lines: String(lines) });
+  listInstances = () => unwrap(this.api.instances.$get({ query: {} }));
+  getInstance = (id: string) => unwrap(this.instance.$get({ param: { id } }));
+  createInstance = (json: Body<typeof this.api.instances.$post>) => unwrap(this.api.instances.$post({ json }));
+  deleteInstance = (id: string) => unwrap(this.instance.$delete({ param: { id } }));
+  startInstance = (id: string) => unwrap(this.instance.start.$post({ param: { id } }));
+  stopInstance = (id: string) => unwrap(this.instance.stop.$post({ param: { id } }));
+  standbyInstance = (id: string, json: Body<typeof this.instance.standby.$post> = {}) =>
+    unwrap(this.instance.standby.$post({ param: { id }, json }));
+  restoreInstance = (id: string) => unwrap(this.instance.restore.$post({ param: { id } }));
+  forkInstance = (id: string, json: Body<typeof this.instance.fork.$post>) => unwrap(this.instance.fork.$post({ param: { id }, json }));
+  exec = (id: string, json: Body<typeof this.instance.exec.$post>) => unwrap(this.instance.exec.$post({ param: { id }, json }));
+  logs = (id: string, lines = 100) => unwrap(this.instance.logs.$get({ param: { id }, query: { lines: String(lines) } }));
 
-  listSnapshots = (filter: { source_instance_id?: string; kind?: string; name?: string } = {}) =>
-    this.request<Snapshot[]>("GET", "/snapshots", undefined, filter);
-  getSnapshot = (id: string) => this.request<Snapshot>("GET", `/snapshots/${enc(id)}`);
-  createSnapshot = (instance: string, body: z.input<typeof CreateSnapshotSchema>) =>
-    this.request<Snapshot>("POST", `/instances/${enc(instance)}/snapshots`, body);
-  restoreSnapshot = (instance: string, snapshot: string, body: z.input<typeof RestoreSnapshotSchema> = {}) =>
-    this.request<Instance>("POST", `/instances/${enc(instance)}/snapshots/${enc(snapshot)}/restore`, body);
-  forkSnapshot = (id: string, body: z.input<typeof ForkSnapshotSchema>) => this.request<Instance>("POST", `/snapshots/${enc(id)}/fork`, body);
-  deleteSnapshot = (id: string) => this.request<void>("DELETE", `/snapshots/${enc(id)}`);
+  listSnapshots = (filter: Query<typeof this.api.snapshots.$get> = {}) =>
+    unwrap(this.api.snapshots.$get({ query: filter }));
+  getSnapshot = (snapshotId: string) => unwrap(this.api.snapshots[":snapshotId"].$get({ param: { snapshotId } }));
+  createSnapshot = (id: string, json: Body<typeof this.instance.snapshots.$post>) =>
+    unwrap(this.instance.snapshots.$post({ param: { id }, json }));
+  restoreSnapshot = (id: string, snapshotId: string, json: Body<(typeof this.instance.snapshots)[":snapshotId"]["restore"]["$post"]> = {}) =>
+    unwrap(this.instance.snapshots[":snapshotId"].restore.$post({ param: { id, snapshotId }, json }));
+  forkSnapshot = (snapshotId: string, json: Body<(typeof this.api.snapshots)[":snapshotId"]["fork"]["$post"]>) =>
+    unwrap(this.api.snapshots[":snapshotId"].fork.$post({ param: { snapshotId }, json }));
+  deleteSnapshot = (snapshotId: string) => unwrap(this.api.snapshots[":snapshotId"].$delete({ param: { snapshotId } }));
 
-  getSchedule = (instance: string) => this.request<SnapshotSchedule>("GET", `/instances/${enc(instance)}/snapshot-schedule`);
-  setSchedule = (instance: string, body: z.input<typeof SetScheduleSchema>) =>
-    this.request<SnapshotSchedule>("PUT", `/instances/${enc(instance)}/snapshot-schedule`, body);
-  deleteSchedule = (instance: string) => this.request<void>("DELETE", `/instances/${enc(instance)}/snapshot-schedule`);
+  getSchedule = (id: string) => unwrap(this.instance["snapshot-schedule"].$get({ param: { id } }));
+  setSchedule = (id: string, json: Body<(typeof this.instance)["snapshot-schedule"]["$put"]>) =>
+    unwrap(this.instance["snapshot-schedule"].$put({ param: { id }, json }));
+  deleteSchedule = (id: string) => unwrap(this.instance["snapshot-schedule"].$delete({ param: { id } }));
 
-  listImages = () => this.request<Image[]>("GET", "/images");
-  createImage = (body: z.input<typeof CreateImageSchema>) => this.request<Image>("POST", "/images", body);
+  listImages = () => unwrap(this.api.images.$get());
+  createImage = (json: Body<typeof this.api.images.$post>) => unwrap(this.api.images.$post({ json }));
 }

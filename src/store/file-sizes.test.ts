@@ -2,7 +2,9 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { closeSync, ftruncateSync, linkSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { allocatedSize, apparentSize } from "./file-sizes.ts";
+import { allocatedSize, payloadSizes } from "./file-sizes.ts";
+
+const apparentSize = async (path: string) => (await payloadSizes(path)).sizeBytes;
 
 const MiB = 1024 * 1024;
 
@@ -12,7 +14,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-describe("apparentSize", () => {
+describe("payloadSizes: apparent size", () => {
   test("sums regular files in nested dirs, not symlinks", async () => {
     mkdirSync(join(dir, "a", "b"), { recursive: true });
     writeFileSync(join(dir, "a", "three"), "123");

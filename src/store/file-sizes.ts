@@ -8,29 +8,30 @@ import { join } from "node:path";
 /** st_blocks is in 512-byte units whatever the filesystem's block size. */
 const STAT_BLOCK_BYTES = 512;
 
-/** Sum of st_size of the regular files under `path` (or of `path` itself when it is a file). */
-export async function apparentSize(path: string): Promise<number> {
-  let total = 0;
-  await forEachFile(path, (stat) => {
-    total += stat.size;
-  });
-  return total;
+export interface PayloadSizes {
+  /** Sum of st_size of the regular files: the snapshot row's size_bytes. */
+  sizeBytes: number;
+  /** Bytes allocated to them, hard links inside the tree counted once (they share their blocks). */
+  allocatedBytes: number;
 }
 
-/**
- * Bytes allocated to the regular files under `path` (or to `path` itself). Hard links inside `path` are
- * counted once: they share their blocks.
- */
-export async function allocatedSize(path: string): Promise<number> {
+/** Both sizes of the regular files under `path` (or of `path` itself when it is a file), in one walk. */
+export async function payloadSizes(path: string): Promise<PayloadSizes> {
   const seen = new Set<string>();
-  let total = 0;
+  const sizes = { sizeBytes: 0, allocatedBytes: 0 };
   await forEachFile(path, (stat) => {
+    sizes.sizeBytes += stat.size;
     const inode = `${stat.dev}:${stat.ino}`;
     if (seen.has(inode)) return;
     seen.add(inode);
-    total += stat.blocks * STAT_BLOCK_BYTES;
+    sizes.allocatedBytes += stat.blocks * STAT_BLOCK_BYTES;
   });
-  return total;
+  return sizes;
+}
+
+/** Bytes allocated to the regular files under `path`: what it costs the host's disk. */
+export async function allocatedSize(path: string): Promise<number> {
+  return (await payloadSizes(path)).allocatedBytes;
 }
 
 /** Visits regular files; symlinks are not followed, so a link out of the tree adds nothing. */

@@ -62,6 +62,8 @@ export const snapshots = sqliteTable(
     /** The source instance's row (minus runtime fields) at capture time: what restore and fork rebuild from. */
     storedMetadata: text("stored_metadata", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
     sizeBytes: integer("size_bytes").notNull(),
+    /** Blocks the payload occupies (sparse files count what they use); null for rows written before it was measured. */
+    allocatedBytes: integer("allocated_bytes"),
     compressionState: text("compression_state", { enum: COMPRESSION_STATES }).notNull(),
     compression: text("compression", { mode: "json" }).$type<unknown>(),
     compressionError: text("compression_error"),

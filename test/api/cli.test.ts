@@ -4,6 +4,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { humanBytes } from "../../src/plugin/cli/table.ts";
 import { ensureGuestImage, GUEST_DIR, REPO } from "../harness.ts";
 
 const dataDir = mkdtempSync(join(tmpdir(), "sv-cli-"));
@@ -54,6 +55,34 @@ test("create, list as a table and as JSON, inspect, remove", () => {
   expect(JSON.parse(cli("instances", "ls", "--json").out)).toEqual([]);
 });
 
+test("snapshots ls shows the disk a snapshot occupies beside its apparent (sparse) size", () => {
+  expect(cli("instances", "create", "cli-sizes", "--size", "256MB").code).toBe(0);
+  const snap = JSON.parse(cli("snapshots", "create", "cli-sizes", "--kind", "Stopped", "--name", "sparse", "--json").out)[0];
+  // The 1 GB overlay is a sparse file: it claims far more than it occupies.
+  expect(snap.allocated_bytes).toBeGreaterThan(0);
+  expect(snap.allocated_bytes).toBeLessThan(snap.size_bytes / 4);
+  const [header, row] = cli("snapshots", "ls", "--instance", snap.source_instance_id).out.split("\n");
+  expect(header).toMatch(/\bDISK\s+APPARENT\b/);
+  expect(row).toContain(`${humanBytes(snap.allocated_bytes)}  ${humanBytes(snap.size_bytes)}`);
+  expect(cli("snapshots", "delete", snap.id).code).toBe(0);
+  expect(cli("instances", "delete", "cli-sizes").code).toBe(0);
+});
+
+test("a newcomer's words work: delete, remove, list, singular group names", () => {
+  for (const name of ["cli-a", "cli-b"]) expect(cli("instances", "create", name).code).toBe(0);
+  const source = JSON.parse(cli("instance", "get", "cli-a").out).id;
+  const s1 = JSON.parse(cli("snapshot", "create", "cli-a", "--kind", "Stopped", "--json").out)[0].id;
+  const s2 = JSON.parse(cli("snapshots", "create", "cli-a", "--kind", "Stopped", "--json").out)[0].id;
+  expect(cli("snapshots", "delete", s1)).toMatchObject({ code: 0, err: "" });
+  expect(cli("snapshot", "remove", s2).code).toBe(0);
+  expect(JSON.parse(cli("snapshots", "list", "--instance", source, "--json").out)).toEqual([]);
+  expect(cli("instances", "delete", "cli-a").code).toBe(0);
+  expect(cli("instance", "rm", "cli-b").code).toBe(0);
+  expect(JSON.parse(cli("instances", "list", "--json").out)).toEqual([]);
+  expect(cli("instances", "delete", "cli-a")).toMatchObject({ code: 1, err: expect.stringContaining("not_found") });
+  expect(cli("instances", "constructor").code).toBe(2);
+});
+
 test("server errors are printed with their code and exit 1; usage errors exit 2", () => {
   const missing = cli("instances", "restore", "nope");
   expect(missing.code).toBe(1);
@@ -64,4 +93,7 @@ test("server errors are printed with their code and exit 1; usage errors exit 2"
   expect(cli("instances", "frobnicate").code).toBe(2);
   expect(cli("instances", "exec", "x").code).toBe(2);
   expect(cli("--help").code).toBe(0);
+  const down = cli("instances", "ls", "--address", `unix:${join(dataDir, "missing.sock")}`);
+  expect(down.code).toBe(1);
+  expect(down.err).toContain(`cannot reach snapvisor at unix:${join(dataDir, "missing.sock")} (is \`snapvisor serve\` running?)`);
 });

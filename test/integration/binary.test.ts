@@ -46,6 +46,15 @@ test("dist/snapvisor runs from an empty directory and round-trips a snapshot", a
   }
   console.log(`time to first response: ${(performance.now() - started).toFixed(0)} ms`);
 
+  // The API reference works offline from the binary alone: the page and the renderer's files are embedded in it.
+  const page = await fetch("http://localhost/docs", { unix: socket });
+  expect(await page.text()).toContain('src="docs/swagger-ui-bundle.js"');
+  const script = await fetch("http://localhost/docs/swagger-ui-bundle.js", { unix: socket });
+  expect(script.headers.get("content-type")).toStartWith("text/javascript");
+  expect(await script.text()).toContain("SwaggerUIBundle");
+  const stylesheet = await fetch("http://localhost/docs/swagger-ui.css", { unix: socket });
+  expect(await stylesheet.text()).toContain(".swagger-ui");
+
   await client.createInstance({ name: "bin", size: "256MB", overlay_size: "128MB" });
   expect((await client.startInstance("bin")).state).toBe("Running");
   const snap = await client.createSnapshot("bin", { kind: "Standby", name: "s1", compression: { enabled: true, algorithm: "lz4" } });

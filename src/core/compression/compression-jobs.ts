@@ -9,7 +9,7 @@ import type { Hypervisor } from "../../hv/hypervisor.ts";
 import { fsyncFile } from "../../fs/atomic.ts";
 import { CODECS } from "../../store/codecs/codec-table.ts";
 import { runCodec } from "../../store/codecs/codec-runner.ts";
-import { apparentSize } from "../../store/file-sizes.ts";
+import { payloadSizes } from "../../store/file-sizes.ts";
 import type { JobsRepo } from "../../store/jobs-repo.ts";
 import type { SnapshotsRepo } from "../../store/snapshots-repo.ts";
 import { COMPRESSION_ALGORITHMS, resolveCompression, type CompressionAlgorithm, type CompressionConfig } from "./compression-policy.ts";
@@ -290,7 +290,7 @@ export class CompressionJobs {
   ): Promise<void> {
     // The payload dir is <snapshot>/guest; its size is what is on disk now.
     const payload = join(spec.dir, "..");
-    const sizeBytes = await apparentSize(payload).catch(() => 0);
+    const payloadSizesNow = await payloadSizes(payload).catch(() => ({ sizeBytes: 0, allocatedBytes: null }));
     if (state === "compressed") {
       const raw = join(spec.dir, spec.memoryFile);
       const compressedSize = sizes?.compressed ?? (await stat(compressedPath(raw, spec.policy.algorithm)).then((s) => s.size).catch(() => null));
@@ -300,7 +300,7 @@ export class CompressionJobs {
         compressionError: null,
         compressedSizeBytes: compressedSize,
         uncompressedSizeBytes: sizes?.raw ?? this.deps.snapshots.get(id)?.uncompressedSizeBytes ?? null,
-        sizeBytes,
+        ...payloadSizesNow,
       });
     } else if (state === "error") {
       this.deps.snapshots.update(id, { compressionState: "error", compression: spec.policy, compressionError: error ?? "compression failed" });
@@ -311,7 +311,7 @@ export class CompressionJobs {
         compressionError: null,
         compressedSizeBytes: null,
         uncompressedSizeBytes: null,
-        sizeBytes,
+        ...payloadSizesNow,
       });
     }
   }

@@ -4,7 +4,7 @@
 import { join } from "node:path";
 import type { Hypervisor } from "../../hv/hypervisor.ts";
 import { commitDir, removeTree, stageDir } from "../../fs/atomic.ts";
-import { apparentSize } from "../../store/file-sizes.ts";
+import { payloadSizes } from "../../store/file-sizes.ts";
 import { GUEST_FILES } from "../../store/paths.ts";
 import { runLocked, type CoreContext } from "../service/context.ts";
 import { DomainError, conflict, invalidState, notSupported } from "../errors.ts";
@@ -58,7 +58,7 @@ export async function forkSnapshot(ctx: CoreContext, snapshotId: string, input: 
         compressionError: null,
         compressedSizeBytes: null,
         uncompressedSizeBytes: null,
-        sizeBytes: await apparentSize(payload),
+        ...(await payloadSizes(payload)),
       });
     }
     // The payload is a copy of the source's guest dir: its saved VM still names that dir, not the payload.

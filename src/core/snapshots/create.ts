@@ -2,7 +2,7 @@
 // <data>/snapshots/<id>/guest/ through staging + rename; the row is committed last.
 import { join } from "node:path";
 import { commitDir, removeTree, stageDir } from "../../fs/atomic.ts";
-import { apparentSize } from "../../store/file-sizes.ts";
+import { payloadSizes } from "../../store/file-sizes.ts";
 import { GUEST_FILES } from "../../store/paths.ts";
 import type { InstanceRow, SnapshotRow } from "../../store/schema.ts";
 import type { CompressionConfig } from "../compression/compression-policy.ts";
@@ -103,7 +103,7 @@ export async function createSnapshot(ctx: CoreContext, ref: string, input: Creat
         sourceHypervisor: row.hypervisor,
         sourceHypervisorVersion: row.hypervisorVersion,
         storedMetadata: storedMetadataOf(row),
-        sizeBytes: await apparentSize(ctx.paths.snapshotGuest(snapshotId)),
+        ...(await payloadSizes(ctx.paths.snapshotGuest(snapshotId))),
         compressionState: policy ? "compressing" : "none",
         compression: policy ?? null,
         compressionError: null,

@@ -4,12 +4,12 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { SnapvisorApiError, SnapvisorClient } from "../client.ts";
+import { SnapvisorApiError, SnapvisorClient, type Snapshot } from "../client.ts";
 import { DEFAULT_DATA_DIR } from "../config.ts";
 import { DataPaths } from "../../store/paths.ts";
 import { serve } from "../server.ts";
 import { withProgress } from "./progress.ts";
-import { renderTable } from "./table.ts";
+import { renderTable, type Column } from "./table.ts";
 
 const USAGE = `snapvisor - VM snapshots on KVM hosts
 
@@ -18,21 +18,22 @@ const USAGE = `snapvisor - VM snapshots on KVM hosts
   snapvisor instances ls
   snapvisor instances get ID
   snapvisor instances create NAME [--image default] [--size 512MB] [--vcpus 1] [--overlay-size 1GB] [--tag k=v]...
-  snapvisor instances start|stop|restore|rm ID
+  snapvisor instances start|stop|restore|delete ID
   snapvisor instances standby ID [--compression zstd|lz4] [--level N] [--delay 30s]
   snapvisor instances fork ID NAME [--from-running] [--target-state Running|Standby|Stopped]
   snapvisor instances exec ID -- COMMAND [ARGS...]
   snapvisor instances logs ID [--lines 100]
-  snapvisor snapshots ls [--instance ID] [--kind Standby|Stopped]
-  snapvisor snapshots get|rm SNAPSHOT
+  snapvisor snapshots ls [--instance ID] [--kind Standby|Stopped]   (DISK: space used; APPARENT: sparse size)
+  snapvisor snapshots get|delete SNAPSHOT
   snapvisor snapshots create INSTANCE [--name N] [--kind Standby|Stopped] [--compression zstd|lz4]
   snapvisor snapshots restore INSTANCE SNAPSHOT [--target-state S]
   snapvisor snapshots fork SNAPSHOT NAME [--target-state S]
-  snapvisor schedule get|rm INSTANCE
+  snapvisor schedule get|delete INSTANCE
   snapvisor schedule set INSTANCE --interval 1h [--max-count N] [--max-age 24h] [--prefix P]
 
 Client options: --address unix:PATH|http://HOST:PORT (default: the socket in --data-dir, or SNAPVISOR_ADDRESS),
-  --token T (or SNAPVISOR_TOKEN; read from DATA_DIR/auth-token for TCP), --json`;
+  --token T (or SNAPVISOR_TOKEN; read from DATA_DIR/auth-token for TCP), --json
+Also accepted: rm or remove for delete, list for ls, instance/snapshot/schedules for the group names.`;
 
 const OPTIONS = {
   "data-dir": { type: "string" },
@@ -65,7 +66,28 @@ const OPTIONS = {
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
 
 const INSTANCE_COLUMNS = ["id", "name", "state", "image", "size", "vcpus", "hypervisor", "fork_of_snapshot"];
-const SNAPSHOT_COLUMNS = ["id", "name", "kind", "source_instance_name", "size_bytes", "compression_state", "ref_count", "created_at"];
+const SNAPSHOT_COLUMNS: Column[] = [
+  "id",
+  "name",
+  "kind",
+  "source_instance_name",
+  { key: "allocated_bytes", header: "disk" },
+  { key: "size_bytes", header: "apparent" },
+  "compression_state",
+  "ref_count",
+  "created_at",
+];
+
+/** Other words a newcomer types for a group or an action; each maps to the one name COMMANDS uses. */
+const ALIASES = new Map([
+  ["instance", "instances"],
+  ["snapshot", "snapshots"],
+  ["schedules", "schedule"],
+  ["rm", "delete"],
+  ["remove", "delete"],
+  ["list", "ls"],
+]);
+const canonical = (word: string | undefined) => (word === undefined ? "" : (ALIASES.get(word) ?? word));
 
 export async function runCli(argv: string[]): Promise<number> {
   const split = argv.indexOf("--");
@@ -84,7 +106,8 @@ export async function runCli(argv: string[]): Promise<number> {
   const client = new SnapvisorClient({ address: address(values), token: token(values) });
   const out = new Output(values.json ?? false);
   try {
-    const handler = COMMANDS[`${group} ${action ?? ""}`.trim()];
+    const command = `${canonical(group)} ${canonical(action)}`.trim();
+    const handler = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
     if (!handler) {
       console.error(`unknown command: ${[group, action].filter(Boolean).join(" ")}\n\n${USAGE}`);
       return 2;
@@ -109,10 +132,10 @@ class UsageError extends Error {}
 class Output {
   exitCode = 0;
   constructor(readonly json: boolean) {}
-  rows(rows: Record<string, unknown>[], columns: string[]): void {
+  rows(rows: Record<string, unknown>[], columns: Column[]): void {
     console.log(this.json ? JSON.stringify(rows, null, 2) : renderTable(rows, columns));
   }
-  one(row: object, columns: string[]): void {
+  one(row: object, columns: Column[]): void {
     this.rows([row as Record<string, unknown>], columns);
   }
   raw(value: unknown): void {
@@ -186,9 +209,10 @@ const COMMANDS: Record<string, (i: Invocation) => Promise<void>> = {
     out.exitCode = r.exit_code;
   },
   "instances logs": async ({ client, args, values: v, out }) => out.raw(await client.logs(arg(args, 0, "instance id"), num(v.lines))),
-  "instances rm": async ({ client, args }) => client.deleteInstance(arg(args, 0, "instance id")),
+  "instances delete": async ({ client, args }) => client.deleteInstance(arg(args, 0, "instance id")),
   "snapshots ls": async ({ client, values: v, out }) =>
-    out.rows(await client.listSnapshots({ source_instance_id: v.instance, kind: v.kind, name: v.name }), SNAPSHOT_COLUMNS),
+    // The server checks --kind and names it in a 400 if it is neither kind.
+    out.rows(await client.listSnapshots({ source_instance_id: v.instance, kind: v.kind as Snapshot["kind"], name: v.name }), SNAPSHOT_COLUMNS),
   "snapshots get": async ({ client, args, out }) => out.raw(await client.getSnapshot(arg(args, 0, "snapshot id"))),
   "snapshots create": async ({ client, args, values: v, out }) => {
     const compression = compressionOf(v);
@@ -221,7 +245,7 @@ const COMMANDS: Record<string, (i: Invocation) => Promise<void>> = {
       ),
       INSTANCE_COLUMNS,
     ),
-  "snapshots rm": async ({ client, args }) => client.deleteSnapshot(arg(args, 0, "snapshot id")),
+  "snapshots delete": async ({ client, args }) => client.deleteSnapshot(arg(args, 0, "snapshot id")),
   "schedule get": async ({ client, args, out }) => out.raw(await client.getSchedule(arg(args, 0, "instance id"))),
   "schedule set": async ({ client, args, values: v, out }) => {
     if (!v.interval) throw new UsageError("schedule set needs --interval");
@@ -233,7 +257,7 @@ const COMMANDS: Record<string, (i: Invocation) => Promise<void>> = {
       }),
     );
   },
-  "schedule rm": async ({ client, args }) => client.deleteSchedule(arg(args, 0, "instance id")),
+  "schedule delete": async ({ client, args }) => client.deleteSchedule(arg(args, 0, "instance id")),
 };
 
 function dataPaths(v: Values): DataPaths {

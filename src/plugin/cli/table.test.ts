@@ -12,3 +12,9 @@ test("tables align columns, show byte counts for people and missing values as -"
   ];
   expect(renderTable(rows, ["id", "size_bytes", "tags"])).toBe(["ID   SIZE     TAGS", "a1   1.1 GiB  env=prod", "b22  -        -"].join("\n"));
 });
+
+test("a column can be shown under its own header", () => {
+  const rows = [{ allocated_bytes: 4608, size_bytes: 1170321131 }];
+  const columns = [{ key: "allocated_bytes", header: "disk" }, { key: "size_bytes", header: "apparent" }];
+  expect(renderTable(rows, columns)).toBe(["DISK     APPARENT", "4.5 KiB  1.1 GiB"].join("\n"));
+});

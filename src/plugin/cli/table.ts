@@ -1,11 +1,15 @@
 // Plain-text tables for people (the CLI prints JSON with --json). Byte counts (`*_bytes` columns) are shown
-// rounded in binary units, under the column name without the suffix.
+// rounded in binary units, under the column name without the suffix unless the column names its own header.
 const BYTES_SUFFIX = "_bytes";
 const UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
 
-export function renderTable(rows: Record<string, unknown>[], columns: string[]): string {
-  const cells = rows.map((r) => columns.map((c) => (c.endsWith(BYTES_SUFFIX) && typeof r[c] === "number" ? humanBytes(r[c]) : format(r[c]))));
-  const headers = columns.map((c) => (c.endsWith(BYTES_SUFFIX) ? c.slice(0, -BYTES_SUFFIX.length) : c).toUpperCase());
+/** A field of the rows, optionally shown under another header. */
+export type Column = string | { key: string; header: string };
+
+export function renderTable(rows: Record<string, unknown>[], columns: Column[]): string {
+  const keys = columns.map((c) => (typeof c === "string" ? c : c.key));
+  const cells = rows.map((r) => keys.map((k) => (k.endsWith(BYTES_SUFFIX) && typeof r[k] === "number" ? humanBytes(r[k]) : format(r[k]))));
+  const headers = columns.map((c) => (typeof c === "string" ? c.replace(new RegExp(`${BYTES_SUFFIX}$`), "") : c.header).toUpperCase());
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i]!.length)));
   const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join("  ").trimEnd();
   return [line(headers), ...cells.map(line)].join("\n");

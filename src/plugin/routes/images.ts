@@ -1,28 +1,38 @@
 // Image endpoints.
-import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
 import type { CoreContext } from "../../core/service/context.ts";
 import { getImage, listImages, registerImage, type Image } from "../../core/images/images.ts";
-import type { Env } from "../env.ts";
 import { CreateImageSchema, ImageParamSchema, ImageSchema } from "../schemas/image.ts";
-import { errors, jsonBody, jsonResponse } from "./route-helpers.ts";
+import { imageExample, requestExamples } from "./examples.ts";
+import { errors, jsonBody, jsonResponse, routeApp } from "./route-helpers.ts";
 
 const tags = ["images"];
 
-const list = createRoute({ method: "get", path: "/images", tags, responses: { 200: jsonResponse(z.array(ImageSchema), "Images") } });
+const list = createRoute({
+  method: "get",
+  path: "/images",
+  tags,
+  summary: "List images",
+  description: "Registered images, including `default` (the guest image scripts/build-guest produces).",
+  responses: { 200: jsonResponse(z.array(ImageSchema), "Images", [imageExample]) },
+});
 const get = createRoute({
   method: "get",
   path: "/images/{name}",
   tags,
+  summary: "Get an image",
+  description: "Where the image's kernel, initrd and root disk are stored, and its kernel command line.",
   request: { params: ImageParamSchema },
-  responses: { 200: jsonResponse(ImageSchema, "The image"), ...errors(404) },
+  responses: { 200: jsonResponse(ImageSchema, "The image", imageExample), ...errors(404) },
 });
 const create = createRoute({
   method: "post",
   path: "/images",
   tags,
-  summary: "Register a local kernel/initrd/rootfs (copied into the data dir)",
-  request: { body: jsonBody(CreateImageSchema) },
-  responses: { 201: jsonResponse(ImageSchema, "The registered image"), ...errors(400, 409) },
+  summary: "Register an image",
+  description: "Copies a local kernel, optional initrd and optional raw root disk into the data dir; instances then boot from it by name.",
+  request: { body: jsonBody(CreateImageSchema, requestExamples.createImage) },
+  responses: { 201: jsonResponse(ImageSchema, "The registered image", imageExample), ...errors(400, 403, 409, 507) },
 });
 
 const toWire = (r: Image): z.infer<typeof ImageSchema> => ({
@@ -34,8 +44,9 @@ const toWire = (r: Image): z.infer<typeof ImageSchema> => ({
   created_at: r.createdAt.toISOString(),
 });
 
-export function imageRoutes(app: OpenAPIHono<Env>, ctx: CoreContext): void {
-  app.openapi(list, (c) => c.json(listImages(ctx).map(toWire), 200));
-  app.openapi(get, (c) => c.json(toWire(getImage(ctx, c.req.valid("param").name)), 200));
-  app.openapi(create, async (c) => c.json(toWire(await registerImage(ctx, c.req.valid("json"))), 201));
+export function imageRoutes(ctx: CoreContext) {
+  return routeApp()
+    .openapi(list, (c) => c.json(listImages(ctx).map(toWire), 200))
+    .openapi(get, (c) => c.json(toWire(getImage(ctx, c.req.valid("param").name)), 200))
+    .openapi(create, async (c) => c.json(toWire(await registerImage(ctx, c.req.valid("json"))), 201));
 }

@@ -17,7 +17,12 @@ export const SnapshotSchema = z
     source_instance_name: z.string(),
     source_hypervisor: HypervisorSchema,
     created_at: z.string().datetime(),
-    size_bytes: z.number().int().openapi({ description: "apparent size of all payload files" }),
+    size_bytes: z.number().int().openapi({ description: "apparent size of all payload files (sparse files count in full)" }),
+    allocated_bytes: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: "disk space the payload occupies; null for snapshots taken before it was measured" }),
     compression_state: z.enum(COMPRESSION_STATES),
     compression_error: z.string().nullable(),
     compression: CompressionConfigSchema.nullable(),

@@ -54,6 +54,7 @@ export function snapshotToWire(s: SnapshotView): z.infer<typeof SnapshotSchema> 
     source_hypervisor: s.sourceHypervisor as z.infer<typeof SnapshotSchema>["source_hypervisor"],
     created_at: s.createdAt.toISOString(),
     size_bytes: s.sizeBytes,
+    allocated_bytes: s.allocatedBytes,
     compression_state: s.compressionState,
     compression_error: s.compressionError,
     compression: (s.compression as z.infer<typeof SnapshotSchema>["compression"]) ?? null,

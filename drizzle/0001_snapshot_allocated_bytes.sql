@@ -1,0 +1,1 @@
+ALTER TABLE `snapshots` ADD `allocated_bytes` integer;

@@ -1,0 +1,105 @@
+// Example payloads shown on /docs. Each is typed by its schema, so an example that drifts from the API fails tsc.
+import type { z } from "@hono/zod-openapi";
+import type { CreateImageSchema, ImageSchema } from "../schemas/image.ts";
+import type {
+  CreateInstanceSchema,
+  ExecResultSchema,
+  ExecSchema,
+  ForkInstanceSchema,
+  InstanceSchema,
+  StandbySchema,
+} from "../schemas/instance.ts";
+import type { ScheduleSchema, SetScheduleSchema } from "../schemas/schedule.ts";
+import type { CreateSnapshotSchema, ForkSnapshotSchema, RestoreSnapshotSchema, SnapshotSchema } from "../schemas/snapshot.ts";
+
+type Example<T extends z.ZodType> = z.input<T>;
+
+const CREATED_AT = "2026-05-04T10:00:00.000Z";
+
+export const instanceExample: Example<typeof InstanceSchema> = {
+  id: "k3v9q2m8x7c1p0z5w4n6b2d8",
+  name: "web-1",
+  image: "default",
+  state: "Running",
+  state_error: null,
+  size: "512MB",
+  overlay_size: "1GB",
+  vcpus: 1,
+  env: { APP_ENV: "staging" },
+  volumes: [],
+  created_at: CREATED_AT,
+  started_at: "2026-05-04T10:00:02.000Z",
+  stopped_at: null,
+  has_snapshot: false,
+  hypervisor: "qemu",
+  tags: { team: "web" },
+  snapshot_policy: null,
+  fork_of_snapshot: null,
+};
+
+export const forkExample: Example<typeof InstanceSchema> = {
+  ...instanceExample,
+  id: "m1c7r2t9e4y6u8i0o3p5a2s4",
+  name: "web-1-fork",
+  fork_of_snapshot: "s8d2f4g6h1j3k5l7z9x0c2v4",
+};
+
+export const snapshotExample: Example<typeof SnapshotSchema> = {
+  id: "s8d2f4g6h1j3k5l7z9x0c2v4",
+  name: "before-upgrade",
+  kind: "Standby",
+  tags: { reason: "upgrade" },
+  source_instance_id: instanceExample.id,
+  source_instance_name: instanceExample.name,
+  source_hypervisor: "qemu",
+  created_at: CREATED_AT,
+  size_bytes: 1_610_612_736,
+  allocated_bytes: 402_653_184,
+  compression_state: "compressed",
+  compression_error: null,
+  compression: { enabled: true, algorithm: "zstd", level: 1 },
+  compressed_size_bytes: 61_203_456,
+  uncompressed_size_bytes: 536_870_912,
+  ref_count: 0,
+};
+
+export const imageExample: Example<typeof ImageSchema> = {
+  name: "alpine",
+  kernel: "/var/lib/snapvisor/images/alpine/kernel",
+  initrd: "/var/lib/snapvisor/images/alpine/initrd",
+  rootfs: "/var/lib/snapvisor/images/alpine/rootfs",
+  cmdline: "console=ttyS0 quiet",
+  created_at: CREATED_AT,
+};
+
+export const scheduleExample: Example<typeof ScheduleSchema> = {
+  instance_id: instanceExample.id,
+  interval: "1h0m0s",
+  name_prefix: "hourly",
+  metadata: { schedule: "hourly" },
+  retention: { max_count: 24, max_age: "24h0m0s" },
+  next_run_at: "2026-05-04T11:00:00.000Z",
+  last_run_at: CREATED_AT,
+  last_snapshot_id: snapshotExample.id,
+  last_error: null,
+  created_at: CREATED_AT,
+  updated_at: CREATED_AT,
+};
+
+export const requestExamples = {
+  createInstance: { name: "web-1", image: "default", size: "512MB", overlay_size: "1GB", vcpus: 1, tags: { team: "web" } } satisfies Example<
+    typeof CreateInstanceSchema
+  >,
+  standby: { compression: { enabled: true, algorithm: "zstd", level: 1 }, compression_delay: "30s" } satisfies Example<typeof StandbySchema>,
+  forkInstance: { name: "web-1-fork", from_running: true, target_state: "Running" } satisfies Example<typeof ForkInstanceSchema>,
+  exec: { command: ["uname", "-r"], timeout_ms: 10_000 } satisfies Example<typeof ExecSchema>,
+  createSnapshot: { kind: "Standby", name: "before-upgrade", tags: { reason: "upgrade" } } satisfies Example<typeof CreateSnapshotSchema>,
+  restoreSnapshot: { target_state: "Running" } satisfies Example<typeof RestoreSnapshotSchema>,
+  forkSnapshot: { name: "web-1-fork", target_state: "Running" } satisfies Example<typeof ForkSnapshotSchema>,
+  createImage: { name: "alpine", kernel: "/srv/guest/vmlinuz", initrd: "/srv/guest/initrd", rootfs: "/srv/guest/rootfs.img" } satisfies Example<
+    typeof CreateImageSchema
+  >,
+  setSchedule: { interval: "1h", retention: { max_count: 24, max_age: "24h" }, name_prefix: "hourly" } satisfies Example<typeof SetScheduleSchema>,
+};
+
+export const execResultExample: Example<typeof ExecResultSchema> = { exit_code: 0, stdout: "6.1.0-18-amd64\n", stderr: "" };
