@@ -22,9 +22,12 @@ export interface TestService {
   close(): Promise<void>;
 }
 
-export async function startService(opts: SnapvisorOptions = {}): Promise<TestService> {
+/** `auth` defaults to false: the harness calls the app in-process, as a host app that authenticates would.
+ * With `auth: { token }`, `call` sends the token (tests of refusals send their own requests). */
+export async function startService(opts: Partial<SnapvisorOptions> = {}): Promise<TestService> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "sv-"));
   const sv = createSnapvisor({
+    auth: false,
     guestImageDir: GUEST_DIR,
     logger: silentLogger,
     scheduler: { enabled: false },
@@ -35,7 +38,8 @@ export async function startService(opts: SnapvisorOptions = {}): Promise<TestSer
   return {
     dataDir,
     sv,
-    async call(method, path, body, headers = {}) {
+    async call(method, path, body, extraHeaders = {}) {
+      const headers = opts.auth ? { authorization: `Bearer ${opts.auth.token}`, ...extraHeaders } : extraHeaders;
       const res = await sv.app.request(path, {
         method,
         headers: body === undefined ? headers : { "content-type": "application/json", ...headers },

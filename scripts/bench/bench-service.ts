@@ -16,7 +16,7 @@ export interface BenchService {
 export async function benchService(): Promise<BenchService> {
   await ensureGuestImage();
   const dataDir = mkdtempSync(join(tmpdir(), "sv-bench-"));
-  const sv = createSnapvisor({ dataDir, guestImageDir: GUEST_DIR, logger: silentLogger, scheduler: { enabled: false } });
+  const sv = createSnapvisor({ auth: false, dataDir, guestImageDir: GUEST_DIR, logger: silentLogger, scheduler: { enabled: false } });
   await sv.start();
   return {
     dataDir,

@@ -22,19 +22,22 @@ import { DataPaths } from "../store/paths.ts";
 import { SchedulesRepo } from "../store/schedules-repo.ts";
 import { SnapshotsRepo } from "../store/snapshots-repo.ts";
 import { buildApp, type SnapvisorApp } from "./app.ts";
+import { requiredToken, type AuthOption } from "./auth.ts";
 import { loadConfig, serverCompressionDefault, type Config, type ConfigInput } from "./config.ts";
 
 /** What is wired rather than configured: auth, and the seams tests and custom hosts replace. */
 export interface SnapvisorWiring {
-  /** Bearer token the app requires; false = no auth (default for embedding: the host app guards its routes). */
-  auth?: { token: string } | false;
+  /** Required, no default: `{ token }` (at least 16 characters) makes every route but /health, /docs and
+   * /openapi.json need `Authorization: Bearer <token>`; `false` serves without auth, for a host app that
+   * authenticates every request itself. A missing or blank token refuses to start, never means "no auth". */
+  auth: AuthOption;
   /** Replaces the drivers built from the `hypervisors` config (tests, custom VMMs). */
   drivers?: Hypervisors;
+  /** Replaces the probe of host memory, CPUs and free disk (tests that play a small or full host). */
+  hostResources?: HostResources;
   logger?: Logger;
   /** Clock and id generator, for tests. */
   clock?: () => Date;
-  /** Replaces the probe of host memory, CPUs and free disk (tests that play a small or full host). */
-  hostResources?: HostResources;
   newId?: () => string;
 }
 
@@ -62,7 +65,8 @@ export function createSnapvisor(options: SnapvisorOptions): Snapvisor {
 }
 
 /** The composition itself, from a config already loaded (`serve` loads it once to pick its listener). */
-export function snapvisorFromConfig(config: Config, wiring: SnapvisorWiring = {}): Snapvisor {
+export function snapvisorFromConfig(config: Config, wiring: SnapvisorWiring): Snapvisor {
+  const authToken = requiredToken(wiring.auth); // before anything touches the data dir
   const logger = wiring.logger ?? jsonLogger(config.logLevel);
   const clock = wiring.clock ?? (() => new Date());
   const paths = new DataPaths(config.dataDir);
@@ -81,11 +85,11 @@ export function snapvisorFromConfig(config: Config, wiring: SnapvisorWiring = {}
       execTimeoutMs: config.timeouts.execMs,
       compressionDefault: serverCompressionDefault(config),
       defaultImageDir: config.guestImageDir,
+      imageRoots: config.imageRoots,
     },
     logger,
     clock,
     newId: wiring.newId ?? createId,
-      imageRoots: config.imageRoots,
     instances,
     snapshots,
     images: new ImagesRepo(db),
@@ -102,11 +106,11 @@ export function snapvisorFromConfig(config: Config, wiring: SnapvisorWiring = {}
       logger,
       clock,
     }),
+    host: wiring.hostResources ?? linuxHostResources,
   };
   const scheduler = new ScheduleRunner(ctx, config.scheduler.tickSeconds * 1000);
   const loop = config.scheduler.enabled ? scheduler : undefined;
-    host: wiring.hostResources ?? linuxHostResources,
-  const app = buildApp(ctx, { authToken: wiring.auth ? wiring.auth.token : undefined });
+  const app = buildApp(ctx, { authToken });
   let running = false;
   return {
     app,

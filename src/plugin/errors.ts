@@ -4,6 +4,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { DomainError, type DomainErrorKind } from "../core/errors.ts";
 import type { Logger } from "../core/service/logger.ts";
+import { redactHostPaths } from "./redact-paths.ts";
 
 const STATUS: Record<DomainErrorKind, ContentfulStatusCode> = {
   invalid_request: 400,
@@ -11,9 +12,9 @@ const STATUS: Record<DomainErrorKind, ContentfulStatusCode> = {
   invalid_state: 409,
   conflict: 409,
   insufficient_resources: 409,
-  not_supported: 501,
   forbidden: 403,
   insufficient_storage: 507,
+  not_supported: 501,
   internal: 500,
 };
 
@@ -23,10 +24,17 @@ const DEFAULT_CODE: Record<DomainErrorKind, string> = {
   invalid_state: "invalid_state",
   conflict: "conflict",
   insufficient_resources: "insufficient_resources",
-  not_supported: "not_supported",
   forbidden: "forbidden",
   insufficient_storage: "insufficient_storage",
+  not_supported: "not_supported",
   internal: "internal_error",
+};
+
+/** Codes of errors raised by Hono middleware (everything else it raises is a malformed request). */
+const HTTP_EXCEPTION_CODE: Partial<Record<number, string>> = {
+  401: "unauthorized",
+  413: "payload_too_large",
+  415: "unsupported_media_type",
 };
 
 export interface ErrorBody {
@@ -38,19 +46,25 @@ export function errorResponse(c: Context, status: ContentfulStatusCode, code: st
   return c.json({ code, message } satisfies ErrorBody, status);
 }
 
-/** Hono's onError: every thrown error ends here. */
-export function handleError(logger: Logger) {
+/** Hono's onError: every thrown error ends here. Messages name no host path outside `dataDir` (the log keeps
+ * them whole for the operator). */
+export function handleError(logger: Logger, dataDir: string) {
+  const reply = (c: Context, status: ContentfulStatusCode, code: string, message: string) =>
+    errorResponse(c, status, code, redactHostPaths(message, dataDir));
   return async (err: Error, c: Context): Promise<Response> => {
     if (err instanceof DomainError) {
       if (err.kind === "internal") logger.error("request failed", { path: c.req.path, error: err.message, cause: String(err.cause ?? "") });
-      return errorResponse(c, STATUS[err.kind], err.code ?? DEFAULT_CODE[err.kind], err.message);
+      return reply(c, STATUS[err.kind], err.code ?? DEFAULT_CODE[err.kind], err.message);
     }
     if (err instanceof HTTPException) {
-      // Middleware such as bearerAuth puts its message in the response it carries, not in err.message.
-      const message = err.message || (await err.getResponse().text());
-      return errorResponse(c, err.status as ContentfulStatusCode, err.status === 401 ? "unauthorized" : "invalid_request", message);
+      // Middleware such as bearerAuth puts its message and its WWW-Authenticate challenge in the response it carries.
+      const carried = err.getResponse();
+      const challenge = carried.headers.get("www-authenticate");
+      if (challenge) c.header("WWW-Authenticate", challenge);
+      const message = err.message || (await carried.text());
+      return reply(c, err.status as ContentfulStatusCode, HTTP_EXCEPTION_CODE[err.status] ?? "invalid_request", message);
     }
     logger.error("unhandled error", { path: c.req.path, error: err.stack ?? String(err) });
-    return errorResponse(c, 500, "internal_error", err.message || "internal error");
+    return reply(c, 500, "internal_error", err.message || "internal error");
   };
 }

@@ -1,6 +1,7 @@
 // Opens the SQLite index (WAL) and applies the embedded migrations with drizzle's own migrator.
 import { Database } from "bun:sqlite";
 import { createHash } from "node:crypto";
+import { chmodSync, closeSync, existsSync, openSync } from "node:fs";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import type { MigrationMeta } from "drizzle-orm/migrator";
 import { eq, sql } from "drizzle-orm";
@@ -13,7 +14,11 @@ export type Db = BunSQLiteDatabase<typeof schema> & { $client: Database };
 /** How long a writer waits for another connection's lock before SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5_000;
 
+/** The database holds every instance's env and tags: owner read/write only. */
+const DB_FILE_MODE = 0o600;
+
 export function openDb(file: string): Db {
+  makePrivate(file);
   const client = new Database(file, { create: true, strict: true });
   client.run("PRAGMA journal_mode = WAL");
   client.run("PRAGMA synchronous = NORMAL");
@@ -31,6 +36,15 @@ export function openDb(file: string): Db {
 export function lookupBy<T extends SQLiteTable>(db: Db, table: T, column: SQLiteColumn): (key: string) => T["$inferSelect"] | undefined {
   const query = db.select().from(table as SQLiteTable).where(eq(column, sql.placeholder("key"))).prepare();
   return (key) => query.get({ key }) as T["$inferSelect"] | undefined;
+}
+
+/** Creates the database file 0600 before SQLite opens it (SQLite gives its -wal and -shm files the database
+ * file's mode) and narrows files an older version left 0644. */
+function makePrivate(file: string): void {
+  closeSync(openSync(file, "a", DB_FILE_MODE));
+  for (const path of [file, `${file}-wal`, `${file}-shm`]) {
+    if (existsSync(path)) chmodSync(path, DB_FILE_MODE);
+  }
 }
 
 function migrate(db: Db): void {

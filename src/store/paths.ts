@@ -9,13 +9,15 @@
 //     standby/                         memory + device state + saved VM config while in Standby
 //   snapshots/<snapshotId>/guest/      payload: copy of the guest dir at capture time
 //   tmp/<uuid>/                        staging for atomic creation (same filesystem as everything above)
-import { mkdirSync } from "node:fs";
+import { chmodSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 
 /** Ids: 24-char lowercase alphanumerics starting with a letter (cuid2); also accepts shorter test ids. */
 const ID_PATTERN = /^[a-z][a-z0-9]{0,62}$/;
 /** Image names share the instance-name pattern. */
 const NAME_PATTERN = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+
+const PRIVATE_DIR_MODE = 0o700;
 
 /** Unix sockets paths are limited to 107 bytes + NUL (sun_path). */
 export const MAX_SOCKET_PATH = 107;
@@ -34,15 +36,17 @@ export function isSafeName(value: string): boolean {
 export class DataPaths {
   constructor(readonly root: string) {}
 
-  /** Creates the top-level dirs (0700: guests' memory and disks are private to the service user). Refuses a
-   * root so long that a guest's control sockets would not fit in sun_path. */
+  /** Creates the top-level dirs, 0700 even when they already existed (guests' memory and disks are private to
+   * the service user; mkdir's mode applies only to a dir it creates). Refuses a root so long that a guest's
+   * control sockets would not fit in sun_path. */
   ensure(): void {
     const longest = join(this.guestsDir, "x".repeat(24), LONGEST_SOCKET_NAME);
     if (Buffer.byteLength(longest) > MAX_SOCKET_PATH) {
       throw new UnsafePathError(`data dir ${this.root} is too long: guest sockets would exceed ${MAX_SOCKET_PATH} bytes`);
     }
     for (const dir of [this.root, this.imagesDir, this.guestsDir, this.snapshotsDir, this.tmpDir]) {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+      chmodSync(dir, PRIVATE_DIR_MODE);
     }
   }
 

@@ -1,5 +1,6 @@
 // `snapvisor serve` on TCP: a bearer token is generated into the data dir (0600) on first start and required on
-// every route but /health; on a Unix socket no token is needed and the socket is private (0600).
+// every route but the open ones (/health, /docs, /openapi.json); on a Unix socket no token is needed and the
+// socket is private (0600).
 import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";

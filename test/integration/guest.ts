@@ -7,7 +7,7 @@ import { ensureGuestImage, startService, type TestService } from "../harness.ts"
 export const GUEST_SIZE = "256MB";
 
 /** One service per test file, with the guest image built; after the file, no VMM of it may be left running. */
-export function withGuestService(use: (svc: TestService) => void, opts: SnapvisorOptions = {}): void {
+export function withGuestService(use: (svc: TestService) => void, opts: Partial<SnapvisorOptions> = {}): void {
   let svc: TestService;
   beforeAll(async () => {
     await ensureGuestImage();

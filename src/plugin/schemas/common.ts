@@ -37,6 +37,7 @@ export const CompressionConfigSchema = z
     algorithm: z.string().max(16).optional().openapi({ example: "zstd", description: `${CODEC_NAMES.join(" or ")} (case-insensitive)` }),
     level: z.number().int().optional().openapi({ description: "zstd 1-19 (default 1), lz4 0-9 (default 0)" }),
   })
+  .strict()
   .openapi("SnapshotCompressionConfig");
 
 export const IdParamSchema = z.object({ id: z.string().openapi({ param: { name: "id", in: "path" } }) });

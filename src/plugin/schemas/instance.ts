@@ -13,6 +13,7 @@ export const SnapshotPolicySchema = z
     compression: CompressionConfigSchema.optional(),
     standby_compression_delay: GoDurationSchema.optional(),
   })
+  .strict()
   .openapi("SnapshotPolicy");
 
 export const CreateInstanceSchema = z
@@ -33,6 +34,7 @@ export const CreateInstanceSchema = z
     snapshot_policy: SnapshotPolicySchema.optional(),
     skip_guest_agent: z.boolean().default(false),
   })
+  .strict()
   .openapi("CreateInstanceRequest");
 
 export const InstanceSchema = z
@@ -63,6 +65,7 @@ export const StandbySchema = z
     compression: CompressionConfigSchema.optional(),
     compression_delay: GoDurationSchema.optional(),
   })
+  .strict()
   .openapi("StandbyInstanceRequest");
 
 export const ForkInstanceSchema = z
@@ -71,6 +74,7 @@ export const ForkInstanceSchema = z
     from_running: z.boolean().default(false),
     target_state: z.enum(["Stopped", "Standby", "Running"], { error: "target_state must be one of Stopped, Standby, Running" }).optional(),
   })
+  .strict()
   .openapi("ForkInstanceRequest");
 
 export const ExecSchema = z
@@ -78,6 +82,7 @@ export const ExecSchema = z
     command: z.union([z.string().min(1), z.array(z.string()).min(1)]).openapi({ example: ["echo", "hello"] }),
     timeout_ms: z.number().int().min(1).max(3_600_000).optional(),
   })
+  .strict()
   .openapi("ExecRequest");
 
 export const ExecResultSchema = z

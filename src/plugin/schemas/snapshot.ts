@@ -39,14 +39,17 @@ export const CreateSnapshotSchema = z
     tags: TagsSchema.default({}),
     compression: CompressionConfigSchema.optional(),
   })
+  .strict()
   .openapi("CreateSnapshotRequest");
 
 export const RestoreSnapshotSchema = z
   .object({ target_state: TargetStateSchema.optional(), target_hypervisor: HypervisorSchema.optional() })
+  .strict()
   .openapi("RestoreSnapshotRequest");
 
 export const ForkSnapshotSchema = z
   .object({ name: NameSchema, target_state: TargetStateSchema.optional(), target_hypervisor: HypervisorSchema.optional() })
+  .strict()
   .openapi("ForkSnapshotRequest");
 
 export const SnapshotParamSchema = z.object({
