@@ -42,8 +42,9 @@ export class SnapvisorApiError extends Error {
 /** The body of a response's 2xx variants (the error variants are thrown as SnapvisorApiError). */
 type Success<R> = R extends ClientResponse<infer T, infer S, infer _F> ? (S extends 204 ? void : S extends SuccessStatusCode ? T : never) : never;
 
-async function unwrap<R extends ClientResponse<unknown, number, string>>(pending: Promise<R>): Promise<Success<R>> {
-  const res = await pending;
+/** Sends the request (`send` runs inside, so a bad argument rejects like a failed call) and unwraps the answer. */
+async function unwrap<R extends ClientResponse<unknown, number, string>>(send: () => Promise<R>): Promise<Success<R>> {
+  const res = await send();
   if (res.status === 204) return undefined as Success<R>;
   const text = await res.text();
   if (!res.ok) {
@@ -73,6 +74,12 @@ function transport(opts: ClientOptions) {
   });
 }
 
+/** A path parameter: hc inserts it verbatim, and drops an empty one (which would hit the parent path). */
+function segment(value: string): string {
+  if (value === "") throw new Error("an id or name cannot be empty");
+  return encodeURIComponent(value);
+}
+
 type Body<T extends (args: never) => unknown> = Parameters<T>[0] extends { json: infer J } ? J : never;
 type Query<T extends (args: never) => unknown> = NonNullable<Parameters<T>[0]> extends { query: infer Q } ? Q : never;
 
@@ -87,37 +94,37 @@ export class SnapvisorClient {
     return this.api.instances[":id"];
   }
 
-  health = () => unwrap(this.api.health.$get());
+  health = () => unwrap(() => this.api.health.$get());
 
-  listInstances = () => unwrap(this.api.instances.$get({ query: {} }));
-  getInstance = (id: string) => unwrap(this.instance.$get({ param: { id } }));
-  createInstance = (json: Body<typeof this.api.instances.$post>) => unwrap(this.api.instances.$post({ json }));
-  deleteInstance = (id: string) => unwrap(this.instance.$delete({ param: { id } }));
-  startInstance = (id: string) => unwrap(this.instance.start.$post({ param: { id } }));
-  stopInstance = (id: string) => unwrap(this.instance.stop.$post({ param: { id } }));
+  listInstances = () => unwrap(() => this.api.instances.$get({ query: {} }));
+  getInstance = (id: string) => unwrap(() => this.instance.$get({ param: { id: segment(id) } }));
+  createInstance = (json: Body<typeof this.api.instances.$post>) => unwrap(() => this.api.instances.$post({ json }));
+  deleteInstance = (id: string) => unwrap(() => this.instance.$delete({ param: { id: segment(id) } }));
+  startInstance = (id: string) => unwrap(() => this.instance.start.$post({ param: { id: segment(id) } }));
+  stopInstance = (id: string) => unwrap(() => this.instance.stop.$post({ param: { id: segment(id) } }));
   standbyInstance = (id: string, json: Body<typeof this.instance.standby.$post> = {}) =>
-    unwrap(this.instance.standby.$post({ param: { id }, json }));
-  restoreInstance = (id: string) => unwrap(this.instance.restore.$post({ param: { id } }));
-  forkInstance = (id: string, json: Body<typeof this.instance.fork.$post>) => unwrap(this.instance.fork.$post({ param: { id }, json }));
-  exec = (id: string, json: Body<typeof this.instance.exec.$post>) => unwrap(this.instance.exec.$post({ param: { id }, json }));
-  logs = (id: string, lines = 100) => unwrap(this.instance.logs.$get({ param: { id }, query: { lines: String(lines) } }));
+    unwrap(() => this.instance.standby.$post({ param: { id: segment(id) }, json }));
+  restoreInstance = (id: string) => unwrap(() => this.instance.restore.$post({ param: { id: segment(id) } }));
+  forkInstance = (id: string, json: Body<typeof this.instance.fork.$post>) => unwrap(() => this.instance.fork.$post({ param: { id: segment(id) }, json }));
+  exec = (id: string, json: Body<typeof this.instance.exec.$post>) => unwrap(() => this.instance.exec.$post({ param: { id: segment(id) }, json }));
+  logs = (id: string, lines = 100) => unwrap(() => this.instance.logs.$get({ param: { id: segment(id) }, query: { lines: String(lines) } }));
 
   listSnapshots = (filter: Query<typeof this.api.snapshots.$get> = {}) =>
-    unwrap(this.api.snapshots.$get({ query: filter }));
-  getSnapshot = (snapshotId: string) => unwrap(this.api.snapshots[":snapshotId"].$get({ param: { snapshotId } }));
+    unwrap(() => this.api.snapshots.$get({ query: filter }));
+  getSnapshot = (snapshotId: string) => unwrap(() => this.api.snapshots[":snapshotId"].$get({ param: { snapshotId: segment(snapshotId) } }));
   createSnapshot = (id: string, json: Body<typeof this.instance.snapshots.$post>) =>
-    unwrap(this.instance.snapshots.$post({ param: { id }, json }));
+    unwrap(() => this.instance.snapshots.$post({ param: { id: segment(id) }, json }));
   restoreSnapshot = (id: string, snapshotId: string, json: Body<(typeof this.instance.snapshots)[":snapshotId"]["restore"]["$post"]> = {}) =>
-    unwrap(this.instance.snapshots[":snapshotId"].restore.$post({ param: { id, snapshotId }, json }));
+    unwrap(() => this.instance.snapshots[":snapshotId"].restore.$post({ param: { id: segment(id), snapshotId: segment(snapshotId) }, json }));
   forkSnapshot = (snapshotId: string, json: Body<(typeof this.api.snapshots)[":snapshotId"]["fork"]["$post"]>) =>
-    unwrap(this.api.snapshots[":snapshotId"].fork.$post({ param: { snapshotId }, json }));
-  deleteSnapshot = (snapshotId: string) => unwrap(this.api.snapshots[":snapshotId"].$delete({ param: { snapshotId } }));
+    unwrap(() => this.api.snapshots[":snapshotId"].fork.$post({ param: { snapshotId: segment(snapshotId) }, json }));
+  deleteSnapshot = (snapshotId: string) => unwrap(() => this.api.snapshots[":snapshotId"].$delete({ param: { snapshotId: segment(snapshotId) } }));
 
-  getSchedule = (id: string) => unwrap(this.instance["snapshot-schedule"].$get({ param: { id } }));
+  getSchedule = (id: string) => unwrap(() => this.instance["snapshot-schedule"].$get({ param: { id: segment(id) } }));
   setSchedule = (id: string, json: Body<(typeof this.instance)["snapshot-schedule"]["$put"]>) =>
-    unwrap(this.instance["snapshot-schedule"].$put({ param: { id }, json }));
-  deleteSchedule = (id: string) => unwrap(this.instance["snapshot-schedule"].$delete({ param: { id } }));
+    unwrap(() => this.instance["snapshot-schedule"].$put({ param: { id: segment(id) }, json }));
+  deleteSchedule = (id: string) => unwrap(() => this.instance["snapshot-schedule"].$delete({ param: { id: segment(id) } }));
 
-  listImages = () => unwrap(this.api.images.$get());
-  createImage = (json: Body<typeof this.api.images.$post>) => unwrap(this.api.images.$post({ json }));
+  listImages = () => unwrap(() => this.api.images.$get());
+  createImage = (json: Body<typeof this.api.images.$post>) => unwrap(() => this.api.images.$post({ json }));
 }
