@@ -18,7 +18,7 @@ export async function ensureFreeSpace(ctx: CoreContext, bytes: number, what: str
 export async function storageError(ctx: CoreContext, err: unknown, bytes: number, what: string): Promise<DomainError | undefined> {
   if (err instanceof DomainError && err.kind === "insufficient_storage") return err;
   if (!isNoSpace(err)) return undefined;
-  return noRoom(ctx, bytes, what, await ctx.host.freeBytes(ctx.paths.root).catch(() => undefined), err);
+  return noRoom(ctx, bytes, `${what} ran out of space:`, await ctx.host.freeBytes(ctx.paths.root).catch(() => undefined), err);
 }
 
 /** Runs `write`; a full disk it hits is rethrown as insufficient_storage, any other error as it was. */
