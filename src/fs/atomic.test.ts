@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { commitDir, removeTree, stageDir, writeFileAtomic } from "./atomic.ts";
+import { commitDir, commitFile, removeTree, stageDir, writeFileAtomic } from "./atomic.ts";
 
 let dir: string;
 beforeEach(() => {
@@ -37,6 +37,27 @@ describe("writeFileAtomic", () => {
     writeFileSync(join(dir, "target-is-a-dir", "keep"), "x");
     await expect(writeFileAtomic(join(dir, "target-is-a-dir"), "data")).rejects.toThrow();
     expect(readdirSync(dir)).toEqual(["target-is-a-dir"]);
+  });
+});
+
+describe("commitFile", () => {
+  test("a written temp file takes the final name: the old inode stays with its readers, the temp name is gone", async () => {
+    const path = join(dir, "memory.zst");
+    writeFileSync(path, "old");
+    const oldFd = openSync(path, "r");
+    writeFileSync(join(dir, "memory.zst.tmp"), "new");
+
+    await commitFile(join(dir, "memory.zst.tmp"), path);
+
+    expect(readFileSync(path, "utf8")).toBe("new");
+    expect(readFileSync(oldFd, "utf8")).toBe("old");
+    expect(readdirSync(dir)).toEqual(["memory.zst"]);
+  });
+
+  test("a missing temp file fails and leaves the target as it was", async () => {
+    writeFileSync(join(dir, "memory"), "raw");
+    await expect(commitFile(join(dir, "memory.tmp"), join(dir, "memory"))).rejects.toThrow();
+    expect(readFileSync(join(dir, "memory"), "utf8")).toBe("raw");
   });
 });
 

@@ -22,12 +22,21 @@ export async function writeFileAtomic(
   try {
     // `mode` at creation (before any byte is written) keeps secrets private from the start.
     await writeFile(tmp, data, { mode, flag: "wx" });
-    await fsyncFile(tmp);
-    await rename(tmp, path);
+    await commitFile(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true });
     throw err;
   }
+}
+
+/**
+ * Gives a fully written temp file (same dir as `path`) its final name: file fsynced, renamed over `path`, dir
+ * fsynced, so after a crash `path` holds the old file or the new one, never a partial one. Removing the temp file
+ * on failure is the caller's, who knows whether it may still be written.
+ */
+export async function commitFile(tmp: string, path: string): Promise<void> {
+  await fsyncFile(tmp);
+  await rename(tmp, path);
   await fsyncDir(dirname(path));
 }
 

@@ -12,6 +12,7 @@
 // The guest is untrusted: its lines are split in time linear in the bytes, and one longer than
 // MAX_REPLY_LINE_BYTES fails the request instead of growing in memory.
 import { LineReader } from "./line-reader.ts";
+import { shellQuote } from "./shell-quote.ts";
 import { WriteQueue } from "./write-queue.ts";
 
 /** How long waitForAgent keeps trying by default. */
@@ -274,11 +275,6 @@ function buildScript(command: string | string[], env: Record<string, string>): s
   });
   const body = Array.isArray(command) ? command.map(shellQuote).join(" ") : command;
   return exports.join("") + body;
-}
-
-/** Single-quotes a word for POSIX sh: nothing inside single quotes is special except the quote itself. */
-function shellQuote(word: string): string {
-  return `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
 function throwIfAborted(signal?: AbortSignal): void {

@@ -4,6 +4,8 @@
 export const HYPERVISOR_TYPES = ["cloud-hypervisor", "firecracker", "qemu", "qemu-microvm", "vz"] as const;
 export type HypervisorType = (typeof HYPERVISOR_TYPES)[number];
 
+/** What a driver can do; core refuses (501) an operation that needs a capability the driver lacks, before any side
+ * effect. */
 export interface Capabilities {
   /** Can write a memory + device-state snapshot of a paused VM. */
   snapshot: boolean;
@@ -11,8 +13,8 @@ export interface Capabilities {
   standby: boolean;
   /** A snapshot can be restored under a new identity (new dir, new sockets). */
   fork: boolean;
+  /** Can stop the guest's vCPUs and resume them (standby pauses before it writes the snapshot). */
   pause: boolean;
-  hotplugMemory: boolean;
 }
 
 /** A disk attached to the VM. `path` is relative to the guest dir unless absolute (shared, read-only bases). */
@@ -127,6 +129,13 @@ export class HypervisorError extends Error {
   ) {
     super(message, options);
   }
+}
+
+/** Prefixes the step that failed, keeping the kind; errors that are not the VMM's (file system) become "failed". */
+export function inStep(step: string, err: unknown): HypervisorError {
+  const kind = err instanceof HypervisorError ? err.kind : "failed";
+  const message = err instanceof Error ? err.message : String(err);
+  return new HypervisorError(kind, `${step}: ${message}`, { cause: err });
 }
 
 /** The drivers a host offers, by type; a type missing here is "not supported on this host". */

@@ -95,8 +95,8 @@ describe("snapshot compression", () => {
     expect(after).toMatchObject({ compression_state: "none", compression: null, compressed_size_bytes: null, ref_count: 1 });
     expect(readdirSync(dir).filter((f) => f.startsWith("memory"))).toEqual(["memory"]);
     const metrics = (await svc.call("GET", "/metrics")).body as string;
-    expect(metrics).toContain('hypeman_snapshot_compression_jobs_total{hypervisor="qemu",algorithm="zstd",source="snapshot",result="success"}');
-    expect(metrics).toContain('hypeman_snapshot_restore_memory_prepare_total{hypervisor="qemu",path="decompress",result="success"}');
+    expect(metrics).toContain('snapvisor_snapshot_compression_jobs_total{hypervisor="qemu",algorithm="zstd",source="snapshot",result="success"}');
+    expect(metrics).toContain('snapvisor_snapshot_restore_memory_prepare_total{hypervisor="qemu",path="decompress",result="success"}');
   });
 
   test("a snapshot of a Standby source whose memory is compressed stores raw memory (item 9)", async () => {

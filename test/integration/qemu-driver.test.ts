@@ -9,6 +9,7 @@ import { execInGuest, waitForAgent } from "../../src/hv/guest-agent.ts";
 import { HypervisorError, type VmConfig } from "../../src/hv/hypervisor.ts";
 import { QemuDriver } from "../../src/hv/qemu/driver.ts";
 import type { QemuVm } from "../../src/hv/qemu/qemu-vm.ts";
+import { VmmSupervisor } from "../../src/hv/vmm-process.ts";
 import { isContinuous, vmmProcesses } from "./guest.ts";
 
 const REPO_DIR = join(import.meta.dir, "../..");
@@ -23,7 +24,9 @@ let root: string;
 let config: VmConfig;
 const timings: Record<string, number> = {};
 const qmpReady: number[] = [];
-const driver = new QemuDriver({ logger: { info: (_msg, fields) => qmpReady.push(Number(fields?.qmpReadyMs)) } });
+/** Ends what the driver started, as the server does at exit. */
+const supervisor = new VmmSupervisor();
+const driver = new QemuDriver({ supervisor, logger: { info: (_msg, fields) => qmpReady.push(Number(fields?.qmpReadyMs)) } });
 
 beforeAll(async () => {
   const build = Bun.spawn(["bash", join(REPO_DIR, "scripts/build-guest"), GUEST_DIR], { stdout: "inherit", stderr: "inherit" });
@@ -42,7 +45,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  await driver.killAll();
+  await supervisor.killAll();
   rmSync(root, { recursive: true, force: true });
   console.log("qemu driver timings (ms):", { ...timings, qmpReadyMs: qmpReady });
 });
@@ -120,7 +123,8 @@ describe("standby and restore", () => {
   }, TEST_TIMEOUT_MS);
 
   test("restore in a new process: the guest continues where it stopped", async () => {
-    const fresh = new QemuDriver();
+    const freshSupervisor = new VmmSupervisor();
+    const fresh = new QemuDriver({ supervisor: freshSupervisor });
     vm = await elapsed("restore", () => fresh.restore({ dir, config, snapshotDir: join(dir, "standby") }));
     expect(await vm.state()).toBe("running");
     const before = ticks(logAtSnapshot);
@@ -138,7 +142,7 @@ describe("standby and restore", () => {
     expect(Number(tick.stdout.trim())).toBeGreaterThan(before.at(-1)!);
     // Restoring only read the memory file.
     expect(Bun.hash(readFileSync(join(dir, "standby/memory")))).toBe(memoryHash);
-    await fresh.killAll();
+    await freshSupervisor.killAll();
   }, TEST_TIMEOUT_MS);
 
   test("fork: the same snapshot restored into another dir runs on its own", async () => {
@@ -245,10 +249,10 @@ describe("adoption, refusals and clean-up", () => {
     expect(vmmProcesses(bad)).toEqual([]);
   });
 
-  test("killAll leaves no QEMU behind", async () => {
+  test("the supervisor's killAll leaves no QEMU of the driver behind", async () => {
     const vms = await Promise.all([guestDir("c"), guestDir("d")].map((d) => driver.start({ dir: d, config })));
     expect(vmmProcesses(root)).toHaveLength(2);
-    await driver.killAll();
+    await supervisor.killAll();
     await Promise.all(vms.map((v) => v.exited));
     expect(vmmProcesses(root)).toEqual([]);
   }, TEST_TIMEOUT_MS);

@@ -44,7 +44,7 @@ const STATES: Record<string, VmState> = { Created: "created", Running: "running"
 
 export class CloudHypervisorDriver implements Hypervisor {
   readonly type = "cloud-hypervisor";
-  readonly capabilities: Capabilities = { snapshot: true, standby: true, fork: true, pause: true, hotplugMemory: false };
+  readonly capabilities: Capabilities = { snapshot: true, standby: true, fork: true, pause: true };
   readonly memoryFile = CH_MEMORY_FILE;
   private readonly binaryVersion: () => Promise<ChVersion>;
 

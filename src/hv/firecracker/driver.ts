@@ -50,7 +50,7 @@ export interface FcDetail {
 
 export class FirecrackerDriver implements Hypervisor {
   readonly type = "firecracker";
-  readonly capabilities: Capabilities = { snapshot: true, standby: true, fork: true, pause: true, hotplugMemory: false };
+  readonly capabilities: Capabilities = { snapshot: true, standby: true, fork: true, pause: true };
   readonly memoryFile = FC_MEMORY_FILE;
   private readonly host: () => Promise<FcHost>;
 

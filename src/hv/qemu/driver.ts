@@ -2,12 +2,12 @@
 // adoption of VMMs left by an earlier server process. Snapshots are QEMU migration streams written by QemuVm.
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { HypervisorError, type Capabilities, type GuestLayout, type Hypervisor, type StartRequest } from "../hypervisor.ts";
+import { HypervisorError, inStep, type Capabilities, type GuestLayout, type Hypervisor, type StartRequest } from "../hypervisor.ts";
 import { QmpClient, type QmpGreeting } from "./qmp-client.ts";
 import { VmmSupervisor, vmmLogTail, type VmmProcess } from "../vmm-process.ts";
 import { chooseAccel, kvmUsable, probeHost, type AccelMode, type HostVirtualisation } from "./accel.ts";
 import { QEMU_LAYOUT, incomingArgv, qemuArgv, qmpArg, type QemuMachine } from "./argv.ts";
-import { MAX_MIGRATION_BANDWIDTH, MEMORY_FILE, QemuVm, inStep } from "./qemu-vm.ts";
+import { MAX_MIGRATION_BANDWIDTH, MEMORY_FILE, QemuVm } from "./qemu-vm.ts";
 import { LAUNCH_RECORD, SNAPSHOT_RECORD, readRecord, rebaseDisks, restoreRefusal, savedVm, writeRecord, type QemuSavedVm } from "./saved-vm.ts";
 import { QemuBinary, qemuVersionOf } from "./version.ts";
 
@@ -19,7 +19,7 @@ export const QMP_READY_TIMEOUT_MS = 10_000;
 /** Pause between attempts while QEMU has not created its QMP socket yet. */
 export const QMP_CONNECT_RETRY_MS = 10;
 
-export const QEMU_CAPABILITIES: Capabilities = { snapshot: true, standby: true, fork: true, pause: true, hotplugMemory: false };
+export const QEMU_CAPABILITIES: Capabilities = { snapshot: true, standby: true, fork: true, pause: true };
 
 /** The part of a logger the driver writes to (core's Logger fits). */
 export interface DriverLogger {
@@ -116,11 +116,6 @@ export class QemuDriver implements Hypervisor {
       await proc.stop();
       throw await explained("attach", err, dir);
     }
-  }
-
-  /** Ends every VMM of this driver's supervisor (server exit). */
-  async killAll(): Promise<void> {
-    await this.supervisor.killAll();
   }
 
   private async launch(dir: string, record: QemuSavedVm, step: string): Promise<QemuVm> {

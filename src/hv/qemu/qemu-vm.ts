@@ -3,7 +3,8 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fillDurably } from "../../fs/fill-durably.ts";
-import { HypervisorError, type RunningVm, type VmState } from "../hypervisor.ts";
+import { shellQuote } from "../shell-quote.ts";
+import { HypervisorError, inStep, type RunningVm, type VmState } from "../hypervisor.ts";
 import type { QmpClient } from "./qmp-client.ts";
 import type { VmmProcess } from "../vmm-process.ts";
 import { SNAPSHOT_RECORD, writeRecord, type QemuSavedVm } from "./saved-vm.ts";
@@ -39,17 +40,6 @@ export function vmStateOf(status: string): VmState {
       // paused, postmigrate, finish-migrate, suspended, io-error, watchdog, debug…: not executing, resumable.
       return "paused";
   }
-}
-
-/** Prefixes the step that failed; errors that are not the VMM's (file system) become "failed". */
-export function inStep(step: string, err: unknown): HypervisorError {
-  const kind = err instanceof HypervisorError ? err.kind : "failed";
-  const message = err instanceof Error ? err.message : String(err);
-  return new HypervisorError(kind, `${step}: ${message}`, { cause: err });
-}
-
-function shellQuote(value: string): string {
-  return `'${value.replaceAll("'", `'\\''`)}'`;
 }
 
 /**
