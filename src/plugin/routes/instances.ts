@@ -53,7 +53,7 @@ const create = createRoute({
   request: { body: jsonBody(CreateInstanceSchema, requestExamples.createInstance) },
   responses: {
     201: jsonResponse(InstanceSchema, "The new, Stopped instance", { ...instanceExample, state: "Stopped", started_at: null }),
-    ...errors(400, 404, 501),
+    ...errors(400, 404, 409, 501, 507),
   },
 });
 
@@ -86,7 +86,7 @@ const action = <N extends string, R extends object = object>(name: N, summary: s
     summary,
     description: `${description} ${ID_NOTE}`,
     request: { ...byId, ...(request as R) },
-    responses: { 200: jsonResponse(InstanceSchema, "The instance afterwards", instanceExample), ...errors(400, 404, 409, 501) },
+    responses: { 200: jsonResponse(InstanceSchema, "The instance afterwards", instanceExample), ...errors(400, 404, 409, 501, 507) },
   });
 
 const start = action("start", "Start an instance", "Cold boots a Stopped instance and waits until it runs.");
@@ -106,7 +106,7 @@ const fork = createRoute({
   summary: "Fork an instance",
   description: `A new instance from another instance's current state. A running source needs \`from_running\`: it is paused briefly while its memory is captured, then resumed. ${ID_NOTE}`,
   request: { ...byId, body: jsonBody(ForkInstanceSchema, requestExamples.forkInstance) },
-  responses: { 201: jsonResponse(InstanceSchema, "The fork", forkExample), ...errors(400, 404, 409, 501) },
+  responses: { 201: jsonResponse(InstanceSchema, "The fork", forkExample), ...errors(400, 404, 409, 501, 507) },
 });
 
 const exec = createRoute({

@@ -69,7 +69,7 @@ const fork = createRoute({
     "A new instance from a snapshot; its memory file is hard-linked, never copied, so many forks of one snapshot cost little disk. " +
     "A compressed snapshot is decompressed once, on its first fork.",
   request: { params: SnapshotParamSchema, body: jsonBody(ForkSnapshotSchema, requestExamples.forkSnapshot) },
-  responses: { 201: jsonResponse(InstanceSchema, "The fork", forkExample), ...errors(400, 404, 409, 501) },
+  responses: { 201: jsonResponse(InstanceSchema, "The fork", forkExample), ...errors(400, 404, 409, 501, 507) },
 });
 const create = createRoute({
   method: "post",
@@ -80,7 +80,7 @@ const create = createRoute({
     "A `Standby` snapshot captures a running (or standby) instance's memory and disk: the VM is paused briefly and resumed. " +
     "A `Stopped` snapshot copies a stopped instance's disk. Compression, if asked for, runs in the background.",
   request: { params: IdParamSchema, body: jsonBody(CreateSnapshotSchema, requestExamples.createSnapshot) },
-  responses: { 201: jsonResponse(SnapshotSchema, "The snapshot", snapshotExample), ...errors(400, 404, 409, 501) },
+  responses: { 201: jsonResponse(SnapshotSchema, "The snapshot", snapshotExample), ...errors(400, 404, 409, 501, 507) },
 });
 const restore = createRoute({
   method: "post",

@@ -1,7 +1,8 @@
 // Snapshot schedule requests and responses (reference §3.7).
 import { z } from "@hono/zod-openapi";
 import { MAX_NAME_PREFIX } from "../../core/schedules/schedules.ts";
-import { GoDurationSchema, NameSchema, TagsSchema } from "./common.ts";
+import { NAME_PATTERN } from "../../store/paths.ts";
+import { GoDurationSchema, TagsSchema } from "./common.ts";
 
 /** More scheduled snapshots than this per instance is a typo, not a retention policy. */
 const MAX_RETENTION_COUNT = 10_000;
@@ -13,7 +14,11 @@ export const SetScheduleSchema = z
       .object({ max_count: z.number().int().min(0).max(MAX_RETENTION_COUNT).optional(), max_age: GoDurationSchema.optional() })
       .strict()
       .refine((r) => r.max_count !== undefined || r.max_age !== undefined, "retention must include max_count or max_age"),
-    name_prefix: NameSchema.max(MAX_NAME_PREFIX, `must be at most ${MAX_NAME_PREFIX} characters`)
+    // The reference's messages, which name the field themselves.
+    name_prefix: z
+      .string()
+      .max(MAX_NAME_PREFIX, `name_prefix must be at most ${MAX_NAME_PREFIX} characters`)
+      .regex(NAME_PATTERN, "name_prefix must be lowercase letters, digits and dashes, starting and ending with a letter or digit")
       .nullable()
       .optional()
       .openapi({ description: "scheduled snapshots are named <name_prefix>-YYYYMMDD-HHMMSS (default prefix: scheduled)" }),
