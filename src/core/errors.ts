@@ -35,8 +35,9 @@ export const conflict = (message: string, code?: string) => new DomainError("con
 export const notSupported = (message: string) => new DomainError("not_supported", message);
 export const insufficientResources = (message: string) => new DomainError("insufficient_resources", message);
 export const forbidden = (message: string) => new DomainError("forbidden", message);
+/** A measured shortage (bytes needed vs free). Its explicit code tells it from inStep's bare "disk is full". */
 export const insufficientStorage = (message: string, cause?: unknown) =>
-  new DomainError("insufficient_storage", message, undefined, { cause });
+  new DomainError("insufficient_storage", message, "insufficient_storage", { cause });
 export const internal = (message: string, cause?: unknown) => new DomainError("internal", message, undefined, { cause });
 
 const HYPERVISOR_ERROR_KINDS: Record<HypervisorErrorKind, DomainErrorKind> = {
@@ -52,9 +53,29 @@ export function inStep(step: string, err: unknown): DomainError {
   if (err instanceof DomainError) {
     return new DomainError(err.kind, `${step}: ${err.message}`, err.code, { cause: err });
   }
+  // A full disk is the host's state, not a fault of ours: 507 wherever it surfaces. Operations that know the size
+  // they write check it up front and say more (core/service/disk-space.ts).
+  if (isNoSpace(err)) {
+    const message = err instanceof Error ? err.message : String(err);
+    return new DomainError("insufficient_storage", `${step}: ${message} (the data dir's disk is full)`, undefined, { cause: err });
+  }
   if (err instanceof HypervisorError) {
     return new DomainError(HYPERVISOR_ERROR_KINDS[err.kind], `${step}: ${err.message}`, undefined, { cause: err });
   }
   const message = err instanceof Error ? err.message : String(err);
   return new DomainError("internal", `${step}: ${message}`, undefined, { cause: err });
+}
+
+// QEMU 7.2's exec: migration writer is `cat > <file in the data dir>`: when that write fails QEMU only sees its
+// pipe break, and the one write error that happens in practice there is a full disk.
+const NO_SPACE_MESSAGE = /ENOSPC|EDQUOT|EFBIG|No space left on device|Disk quota exceeded|File too large|Unable to write to command/;
+const NO_SPACE_CODES = new Set(["ENOSPC", "EDQUOT", "EFBIG"]);
+
+export function isNoSpace(err: unknown): boolean {
+  for (let e = err, depth = 0; e !== undefined && e !== null && depth < 16; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && NO_SPACE_CODES.has(code)) return true;
+    if (e instanceof Error && NO_SPACE_MESSAGE.test(e.message)) return true;
+  }
+  return false;
 }

@@ -176,6 +176,17 @@ describe("a full data dir: 507 insufficient_storage, nothing half-written", () =
     expect((await svc.call("GET", "/instances/snap-full")).body.state).toBe("Standby");
   });
 
+  test("a fork whose disk copy cannot fit is 507 and leaves no fork", async () => {
+    const id = await created("fork-full");
+    writeFileSync(join(svc.dataDir, "guests", id, "logs", "serial.log"), "x".repeat(1024 * 1024));
+    withHost({ freeBytes: 4096 });
+    const before = (await listed("/instances")).length;
+    const res = await svc.call("POST", "/instances/fork-full/fork", { name: "fork-full-copy" });
+    expectError(res, 507, "insufficient_storage", /^fork needs 10\d{5} bytes .*in the data dir <data>, 4096 bytes .* free/);
+    expect((await listed("/instances")).length).toBe(before);
+    expect(staged()).toEqual([]);
+  });
+
   test("an image copy that cannot fit is 507 and registers nothing", async () => {
     withHost({ freeBytes: 0 });
     const sources = join(svc.dataDir, "images", ".sources-full");

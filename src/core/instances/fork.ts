@@ -16,6 +16,8 @@ import { describeInstance, guestDir, hasStandbyFiles, loadInstance, resolveInsta
 import { awaitGuestReady } from "./readiness.ts";
 import { resumeFromStandby } from "./restore.ts";
 import { ensureMemoryAvailable } from "../service/host-memory.ts";
+import { ensureFreeSpace, mapNoSpace } from "../service/disk-space.ts";
+import { guestCopyBytes } from "./copy-cost.ts";
 import { storedMetadataOf } from "../snapshots/create.ts";
 import { snapshotRow } from "../snapshots/view.ts";
 import { enterStandby } from "./standby.ts";
@@ -139,7 +141,9 @@ async function materializeFork(
   const staging = await stageDir(ctx.paths.tmpDir);
   const dir = guestDir(ctx, forkId);
   try {
-    await copyGuestDir(hv, from, staging, "fork");
+    const bytes = await guestCopyBytes(from);
+    await ensureFreeSpace(ctx, bytes, "fork");
+    await mapNoSpace(ctx, bytes, "fork", () => copyGuestDir(hv, from, staging, "fork"));
     if (hasStandbyFiles(staging)) await hv.prepareFork(join(staging, GUEST_FILES.standbyDir), savedIn, dir);
     await commitDir(staging, dir);
   } catch (err) {

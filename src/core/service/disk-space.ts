@@ -1,7 +1,7 @@
 // The data dir's disk: enough room is checked before an operation writes a payload of known size, and a full disk
 // hit anyway (the size was an estimate, or something else filled the disk meanwhile) becomes the same typed
 // error instead of whatever the failing writer said.
-import { DomainError, insufficientStorage } from "../errors.ts";
+import { DomainError, insufficientStorage, isNoSpace } from "../errors.ts";
 import type { CoreContext } from "./context.ts";
 import { describeBytes } from "./describe-bytes.ts";
 
@@ -16,7 +16,7 @@ export async function ensureFreeSpace(ctx: CoreContext, bytes: number, what: str
  * already is (an inner step's own check) is kept as it was: it names the step that ran out.
  */
 export async function storageError(ctx: CoreContext, err: unknown, bytes: number, what: string): Promise<DomainError | undefined> {
-  if (err instanceof DomainError && err.kind === "insufficient_storage") return err;
+  if (err instanceof DomainError && err.code === "insufficient_storage") return err;
   if (!isNoSpace(err)) return undefined;
   return noRoom(ctx, bytes, `${what} ran out of space:`, await ctx.host.freeBytes(ctx.paths.root).catch(() => undefined), err);
 }
@@ -28,20 +28,6 @@ export async function mapNoSpace<T>(ctx: CoreContext, bytes: number, what: strin
   } catch (err) {
     throw (await storageError(ctx, err, bytes, what)) ?? err;
   }
-}
-
-// QEMU 7.2's exec: migration writer is `cat > <file in the data dir>`: when that write fails QEMU only sees its
-// pipe break, and the one write error that happens in practice there is a full disk.
-const NO_SPACE_MESSAGE = /ENOSPC|EDQUOT|EFBIG|No space left on device|Disk quota exceeded|File too large|Unable to write to command/;
-const NO_SPACE_CODES = new Set(["ENOSPC", "EDQUOT", "EFBIG"]);
-
-export function isNoSpace(err: unknown): boolean {
-  for (let e = err, depth = 0; e !== undefined && e !== null && depth < 16; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === "string" && NO_SPACE_CODES.has(code)) return true;
-    if (e instanceof Error && NO_SPACE_MESSAGE.test(e.message)) return true;
-  }
-  return false;
 }
 
 function noRoom(ctx: CoreContext, bytes: number, what: string, free: number | undefined, cause?: unknown): DomainError {

@@ -1,6 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { DomainError, inStep } from "../errors.ts";
-import { isNoSpace } from "./disk-space.ts";
+import { DomainError, inStep, isNoSpace } from "./errors.ts";
 
 const errno = (code: string, message: string) => Object.assign(new Error(message), { code });
 
@@ -28,5 +27,17 @@ describe("what counts as a full disk", () => {
     const a = new Error("a") as Error & { cause?: unknown };
     a.cause = a;
     expect(isNoSpace(a)).toBe(false);
+  });
+});
+
+describe("inStep", () => {
+  test("a full disk anywhere below is 507 insufficient_storage, naming the step", () => {
+    const err = inStep("compress memory", inStep("write", Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" })));
+    expect(err.kind).toBe("insufficient_storage");
+    expect(err.message).toStartWith("compress memory: write: ENOSPC");
+  });
+
+  test("other failures keep their kind", () => {
+    expect(inStep("copy", new Error("EACCES")).kind).toBe("internal");
   });
 });
