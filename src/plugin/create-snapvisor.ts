@@ -101,7 +101,6 @@ export function snapvisorFromConfig(config: Config, wiring: SnapvisorWiring): Sn
       jobs: new JobsRepo(db),
       snapshots,
       hypervisorMemoryFile: (type) => hypervisorFor(ctx, type).memoryFile,
-      serverDefault: () => ctx.config.compressionDefault,
       metrics,
       logger,
       clock,

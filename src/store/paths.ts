@@ -14,8 +14,9 @@ import { join } from "node:path";
 
 /** Ids: 24-char lowercase alphanumerics starting with a letter (cuid2); also accepts shorter test ids. */
 const ID_PATTERN = /^[a-z][a-z0-9]{0,62}$/;
-/** Image names share the instance-name pattern. */
-const NAME_PATTERN = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+/** Instance, snapshot and image names (and schedule name prefixes): the one definition request schemas use too. */
+export const NAME_PATTERN = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+export const MAX_NAME_LENGTH = 63;
 
 const PRIVATE_DIR_MODE = 0o700;
 
@@ -30,7 +31,7 @@ export function isSafeId(value: string): boolean {
 }
 
 export function isSafeName(value: string): boolean {
-  return value.length <= 63 && NAME_PATTERN.test(value);
+  return value.length <= MAX_NAME_LENGTH && NAME_PATTERN.test(value);
 }
 
 export class DataPaths {

@@ -1,6 +1,7 @@
 // The only declaration of tables. Row types derive from it ($inferSelect / $inferInsert).
 // The database is the index; payload files live in the data dir (paths.ts). Timestamps are epoch ms.
 import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import type { CodecName } from "./codecs/codec-table.ts";
 
 const createdAt = () => integer("created_at", { mode: "timestamp_ms" }).notNull();
 
@@ -13,6 +14,17 @@ export const images = sqliteTable("images", {
   cmdline: text("cmdline").notNull(),
   createdAt: createdAt(),
 });
+
+/** Normalised compression config (JSON columns): an enabled one always names its codec and level. */
+export type CompressionConfig = { enabled: false } | { enabled: true; algorithm: CodecName; level: number };
+export type EnabledCompression = Extract<CompressionConfig, { enabled: true }>;
+
+/** An instance's snapshot policy as stored (normalised). */
+export interface SnapshotPolicy {
+  compression?: CompressionConfig;
+  /** Delay before an instance's standby memory is compressed, in ms. */
+  standbyCompressionDelayMs?: number;
+}
 
 /** Lifecycle of a stored row: `ready` rows are visible; `deleting` rows are half-removed (reconciled at start-up);
  * `error` rows lost their payload. */
@@ -33,7 +45,7 @@ export const instances = sqliteTable(
     env: text("env", { mode: "json" }).$type<Record<string, string>>().notNull(),
     tags: text("tags", { mode: "json" }).$type<Record<string, string>>().notNull(),
     /** Normalised snapshot policy (compression + standby delay), null when none was given. */
-    snapshotPolicy: text("snapshot_policy", { mode: "json" }).$type<unknown>(),
+    snapshotPolicy: text("snapshot_policy", { mode: "json" }).$type<SnapshotPolicy>(),
     skipGuestAgent: integer("skip_guest_agent", { mode: "boolean" }).notNull(),
     pid: integer("pid"),
     rowState: text("row_state", { enum: ROW_STATES }).notNull(),
@@ -44,6 +56,12 @@ export const instances = sqliteTable(
   },
   (t) => [uniqueIndex("instances_name").on(t.name), index("instances_created").on(t.createdAt, t.id)],
 );
+
+/** What restore and fork rebuild an instance from: the source row minus identity and runtime fields. */
+export type StoredMetadata = Pick<
+  typeof instances.$inferSelect,
+  "image" | "hypervisor" | "hypervisorVersion" | "vcpus" | "memoryBytes" | "overlayBytes" | "env" | "tags" | "snapshotPolicy" | "skipGuestAgent"
+>;
 
 export const SNAPSHOT_KINDS = ["Standby", "Stopped"] as const;
 export const COMPRESSION_STATES = ["none", "compressing", "compressed", "error"] as const;
@@ -60,12 +78,13 @@ export const snapshots = sqliteTable(
     sourceHypervisor: text("source_hypervisor").notNull(),
     sourceHypervisorVersion: text("source_hypervisor_version"),
     /** The source instance's row (minus runtime fields) at capture time: what restore and fork rebuild from. */
-    storedMetadata: text("stored_metadata", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    storedMetadata: text("stored_metadata", { mode: "json" }).$type<StoredMetadata>().notNull(),
     sizeBytes: integer("size_bytes").notNull(),
     /** Blocks the payload occupies (sparse files count what they use); null for rows written before it was measured. */
     allocatedBytes: integer("allocated_bytes"),
     compressionState: text("compression_state", { enum: COMPRESSION_STATES }).notNull(),
-    compression: text("compression", { mode: "json" }).$type<unknown>(),
+    /** The policy the stored memory is (being) compressed with; null when it is raw. */
+    compression: text("compression", { mode: "json" }).$type<EnabledCompression>(),
     compressionError: text("compression_error"),
     compressedSizeBytes: integer("compressed_size_bytes"),
     uncompressedSizeBytes: integer("uncompressed_size_bytes"),
@@ -108,12 +127,12 @@ export const schedules = sqliteTable("schedules", {
 
 export const JOB_STATES = ["pending", "running", "compressed", "canceled", "skipped", "error"] as const;
 
-/** Compression jobs, keyed `instance:<id>` or `snapshot:<id>`; at most one per key. */
+/** Compression jobs, at most one per key (`instance:<id>` or `snapshot:<id>`, see jobs-repo.ts). */
 export const jobs = sqliteTable("jobs", {
   key: text("key").primaryKey(),
   state: text("state", { enum: JOB_STATES }).notNull(),
   /** Normalised compression config the job runs with. */
-  policy: text("policy", { mode: "json" }).$type<unknown>().notNull(),
+  policy: text("policy", { mode: "json" }).$type<EnabledCompression>().notNull(),
   /** Absolute path of the directory holding the raw memory file. */
   dir: text("dir").notNull(),
   hypervisor: text("hypervisor").notNull(),

@@ -10,6 +10,7 @@ import { CloudHypervisorDriver } from "../../src/hv/cloud-hypervisor/driver.ts";
 import { FirecrackerDriver } from "../../src/hv/firecracker/driver.ts";
 import type { Hypervisor } from "../../src/hv/hypervisor.ts";
 import { VmmSupervisor } from "../../src/hv/vmm-process.ts";
+import type { JobKey } from "../../src/store/jobs-repo.ts";
 import type { LoggedCall } from "../fakes/fake-vmm.ts";
 import { registerFakeImage, startService, type TestService } from "../harness.ts";
 import { cloudHypervisorSpec, firecrackerSpec, type SpecValidator } from "./openapi-specs.ts";
@@ -103,7 +104,7 @@ function expectOk<T = any>(res: { status: number; body: T }, status: number): T 
   return res.body;
 }
 
-async function untilCompressed(svc: TestService, key: string): Promise<string | undefined> {
+async function untilCompressed(svc: TestService, key: JobKey): Promise<string | undefined> {
   const deadline = performance.now() + COMPRESSION_WAIT_MS;
   let state = svc.sv.core.compression.state(key);
   while ((state === "pending" || state === "running") && performance.now() < deadline) {
@@ -189,7 +190,7 @@ for (const c of CASES) {
           expect(
             expectOk(await svc.call("POST", `/instances/${id}/standby`, { compression: { enabled: true, algorithm: "zstd" } }), 200).state,
           ).toBe("Standby");
-          expect(await untilCompressed(svc, `instance:${id}`)).toBe("compressed");
+          expect(await untilCompressed(svc, { kind: "instance", id })).toBe("compressed");
           expect(existsSync(join(standbyDir, c.memoryFile))).toBe(false);
           expect(statSync(join(standbyDir, `${c.memoryFile}.zst`)).size).toBeGreaterThan(0);
           expect(expectOk(await svc.call("POST", `/instances/${id}/restore`), 200).state).toBe("Running");

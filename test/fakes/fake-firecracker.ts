@@ -7,7 +7,8 @@
 // the fake guest reset, and Firecracker exits. The serial console is stdout.
 //
 // Fake-only flags: --fake-log <file>, --fake-exit-on-start <code>, --fake-version <X.Y.Z> (default 1.16.1), --fake-snapshot-format <X.Y.Z>
-// (default 10.0.0).
+// (default 10.0.0), --fake-fail-snapshot-load (every /snapshot/load fails as a corrupt snapshot would: a restore
+// that cannot succeed, deterministically).
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { CallLog, parseFlags, readGuestMemory, serveFake, writeGuestMemory, type FakeAnswer } from "./fake-vmm.ts";
 
@@ -158,6 +159,7 @@ function handle(method: string, path: string, body: any): FakeAnswer {
     const memPath: string = body.mem_backend?.backend_path ?? body.mem_file_path;
     if (body.mem_backend && body.mem_backend.backend_type !== "File") return fault("This fake serves only the File memory backend.");
     try {
+      if (flags.has("--fake-fail-snapshot-load")) throw new Error("snapshot state file is corrupt (--fake-fail-snapshot-load)");
       const record = JSON.parse(readFileSync(body.snapshot_path, "utf8"));
       if (String(record.format).split(".")[0] !== format.split(".")[0]) throw new Error(`Snapshot version mismatch: ${record.format} vs ${format}`);
       if (readGuestMemory(memPath) !== record.guest) throw new Error("memory file does not match the state file");

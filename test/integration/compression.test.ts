@@ -64,9 +64,9 @@ describe("standby compression (item 36)", () => {
     const { id } = await bootGuest(svc, "delayed");
     await svc.call("POST", "/instances/delayed/standby", { compression: { enabled: true }, compression_delay: "1h" });
     expect(standbyFiles(id)).toContain("memory");
-    expect(svc.sv.core.compression.state(`instance:${id}`)).toBe("pending");
+    expect(svc.sv.core.compression.state({ kind: "instance", id })).toBe("pending");
     expect((await svc.call("POST", "/instances/delayed/restore")).body.state).toBe("Running");
-    expect(svc.sv.core.compression.state(`instance:${id}`)).toBe("skipped");
+    expect(svc.sv.core.compression.state({ kind: "instance", id })).toBe("skipped");
   });
 });
 
@@ -114,7 +114,7 @@ describe("snapshot compression", () => {
     const snap = (await svc.call("POST", "/instances/delsrc/snapshots", { kind: "Standby", compression: { enabled: true, algorithm: "zstd", level: 19 } })).body;
     expect((await svc.call("DELETE", `/snapshots/${snap.id}`)).status).toBe(204);
     expect(existsSync(join(svc.dataDir, "snapshots", snap.id))).toBe(false);
-    expect(["canceled", "compressed", "skipped"]).toContain(svc.sv.core.compression.state(`snapshot:${snap.id}`)!);
+    expect(["canceled", "compressed", "skipped"]).toContain(svc.sv.core.compression.state({ kind: "snapshot", id: snap.id })!);
   });
 });
 

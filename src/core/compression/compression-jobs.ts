@@ -1,31 +1,22 @@
-// Background compression of snapshot memory (reference §7.3–7.5, product.md §4.2/§4.4): one job per key
-// (`instance:<id>` for standby memory, `snapshot:<id>` for stored snapshots), persisted in the jobs table so a
-// restart resumes or resets it. Output is written as `<raw>.<ext>.tmp`, renamed, and only then is the raw file
-// removed; cancelling at any point keeps the raw file. Operations that need raw memory cancel-and-wait first.
+// Background compression of memory files (reference §7.3–7.5, product.md §4.2/§4.4): a queue of at most one job
+// per key (an instance's standby memory, or a stored snapshot's), persisted in the jobs table so a restart resumes
+// or resets it. Cancelling at any point keeps the raw file. Operations that need raw memory go through
+// takeRawMemory(), which cancels the job first.
 import { existsSync } from "node:fs";
-import { rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Hypervisor } from "../../hv/hypervisor.ts";
-import { fsyncFile } from "../../fs/atomic.ts";
-import { CODECS } from "../../store/codecs/codec-table.ts";
-import { runCodec } from "../../store/codecs/codec-runner.ts";
-import { payloadSizes } from "../../store/file-sizes.ts";
-import type { JobsRepo } from "../../store/jobs-repo.ts";
+import { jobKeyText as keyId, type JobKey, type JobsRepo } from "../../store/jobs-repo.ts";
+import type { EnabledCompression } from "../../store/schema.ts";
 import type { SnapshotsRepo } from "../../store/snapshots-repo.ts";
-import { COMPRESSION_ALGORITHMS, resolveCompression, type CompressionAlgorithm, type CompressionConfig } from "./compression-policy.ts";
-import { internal } from "../errors.ts";
+import type { StandbyPlan } from "./compression-policy.ts";
+import { compressMemory, makeMemoryRaw } from "./memory-codec.ts";
+import { recordSnapshotMemory, type SnapshotMemory } from "./snapshot-memory-record.ts";
+import { inStep } from "../errors.ts";
 import type { Logger } from "../service/logger.ts";
 import type { Metrics } from "../service/metrics.ts";
 
-export type EnabledCompression = Extract<CompressionConfig, { enabled: true }>;
-
-export interface StandbyPlan {
-  policy: EnabledCompression;
-  delayMs: number;
-}
-
 interface JobSpec {
-  key: string;
+  key: JobKey;
   /** Directory holding the raw memory file. */
   dir: string;
   memoryFile: string;
@@ -40,77 +31,45 @@ interface ActiveJob {
   phase: "pending" | "running";
 }
 
+type Outcome = "compressed" | "canceled" | "skipped" | "error";
+
 export interface CompressionJobsDeps {
   jobs: JobsRepo;
   snapshots: SnapshotsRepo;
   hypervisorMemoryFile: (type: string) => string;
-  serverDefault: () => CompressionConfig | undefined;
   metrics: Metrics;
   logger: Logger;
   clock: () => Date;
 }
-
-export const compressedPath = (raw: string, algorithm: CompressionAlgorithm) => `${raw}${CODECS[algorithm].extension}`;
 
 export class CompressionJobs {
   private readonly active = new Map<string, ActiveJob>();
 
   constructor(private readonly deps: CompressionJobsDeps) {}
 
-  /** Standby compression policy and delay: request → instance policy → server default; validated before any side effect. */
-  standbyPlan(
-    instance: { snapshotPolicy: { compression?: CompressionConfig; standbyCompressionDelayMs?: number } | null },
-    request: { compression?: CompressionConfig; compressionDelayMs?: number },
-  ): StandbyPlan | undefined {
-    const policy = resolveCompression(request.compression, instance.snapshotPolicy?.compression, this.deps.serverDefault());
-    if (!policy) return undefined;
-    return { policy, delayMs: request.compressionDelayMs ?? instance.snapshotPolicy?.standbyCompressionDelayMs ?? 0 };
-  }
-
-  /** Snapshot compression policy: request → source instance policy → server default (no delay for snapshots). */
-  snapshotPolicy(
-    request: CompressionConfig | undefined,
-    instancePolicy: { compression?: CompressionConfig } | null,
-  ): EnabledCompression | undefined {
-    return resolveCompression(request, instancePolicy?.compression, this.deps.serverDefault());
-  }
-
   scheduleStandby(instanceId: string, dir: string, hypervisor: string, plan: StandbyPlan): void {
-    this.start({
-      key: `instance:${instanceId}`,
-      dir,
-      memoryFile: this.deps.hypervisorMemoryFile(hypervisor),
-      hypervisor,
-      policy: plan.policy,
-      notBefore: new Date(this.deps.clock().getTime() + plan.delayMs),
-    });
+    const notBefore = new Date(this.deps.clock().getTime() + plan.delayMs);
+    this.start(this.spec({ kind: "instance", id: instanceId }, dir, hypervisor, plan.policy, notBefore));
   }
 
   scheduleSnapshot(snapshotId: string, dir: string, hypervisor: string, policy: EnabledCompression): void {
-    this.start({
-      key: `snapshot:${snapshotId}`,
-      dir,
-      memoryFile: this.deps.hypervisorMemoryFile(hypervisor),
-      hypervisor,
-      policy,
-      notBefore: this.deps.clock(),
-    });
+    this.start(this.spec({ kind: "snapshot", id: snapshotId }, dir, hypervisor, policy, this.deps.clock()));
   }
 
   /** True when a job for `key` is running, waiting, or persisted to resume. */
-  queued(key: string): boolean {
+  queued(key: JobKey): boolean {
     const state = this.state(key);
     return state === "pending" || state === "running";
   }
 
   /** The job's public state for a key, if any job is known. */
-  state(key: string): string | undefined {
-    return this.active.get(key)?.phase ?? this.deps.jobs.get(key)?.state;
+  state(key: JobKey): string | undefined {
+    return this.active.get(keyId(key))?.phase ?? this.deps.jobs.get(key)?.state;
   }
 
   /** Cancels the job under `key` and waits until it has stopped (raw memory kept, partial output removed). */
-  async cancel(key: string, operation: string): Promise<void> {
-    const job = this.active.get(key);
+  async cancel(key: JobKey, operation: string): Promise<void> {
+    const job = this.active.get(keyId(key));
     if (!job) return;
     if (job.phase === "running") this.deps.metrics.compressionPreemptions.inc({ operation });
     job.abort.abort(new Error(`cancelled by ${operation}`));
@@ -118,61 +77,53 @@ export class CompressionJobs {
   }
 
   /**
-   * Makes the memory in `dir` raw before a restore, fork or copy needs it: raw present → compressed siblings
-   * removed; only compressed → decompressed to `<raw>.tmp` and renamed. Callers cancel the dir's job first.
+   * What restore, fork and capture do before they read memory: cancel the job of `key`, then leave only the
+   * raw memory file in `dir` (decompressing it when only a compressed form is there). A snapshot's record is
+   * updated to say its memory is raw again.
    */
-  async ensureRawMemory(dir: string, hv: Hypervisor, operation: string): Promise<void> {
-    const raw = join(dir, hv.memoryFile);
-    const path = existsSync(raw) ? "raw" : "decompress";
-    const end = this.deps.metrics.restoreMemoryPrepareDuration.startTimer({ hypervisor: hv.type, path });
+  async takeRawMemory(key: JobKey, dir: string, hv: Hypervisor, operation: string): Promise<void> {
+    await this.cancel(key, operation);
+    const labels = { hypervisor: hv.type, path: existsSync(join(dir, hv.memoryFile)) ? "raw" : "decompress" };
+    const end = this.deps.metrics.restoreMemoryPrepareDuration.startTimer(labels);
     try {
-      if (path === "decompress") {
-        const algorithm = COMPRESSION_ALGORITHMS.find((a) => existsSync(compressedPath(raw, a)));
-        if (!algorithm) throw internal(`${operation}: no memory file in ${dir}`);
-        const tmp = `${raw}.tmp`;
-        await runCodec({ op: "decompress", algorithm, src: compressedPath(raw, algorithm), dst: tmp });
-        await fsyncFile(tmp);
-        await rename(tmp, raw);
-      }
-      await removeCompressedArtifacts(raw);
-      end({ result: "success" });
-      this.deps.metrics.restoreMemoryPrepare.inc({ hypervisor: hv.type, path, result: "success" });
+      await makeMemoryRaw(dir, hv.memoryFile);
     } catch (err) {
       end({ result: "failed" });
-      this.deps.metrics.restoreMemoryPrepare.inc({ hypervisor: hv.type, path, result: "failed" });
-      throw err;
+      this.deps.metrics.restoreMemoryPrepare.inc({ ...labels, result: "failed" });
+      throw inStep(`${operation}: prepare memory in ${dir}`, err);
     }
+    end({ result: "success" });
+    this.deps.metrics.restoreMemoryPrepare.inc({ ...labels, result: "success" });
+    if (key.kind === "snapshot") await recordSnapshotMemory(this.deps.snapshots, key.id, { dir, file: hv.memoryFile }, { form: "raw" });
   }
 
   /** At start-up: jobs that were pending or running start again (with what is left of their delay). */
   async resumeAfterRestart(): Promise<void> {
     for (const row of this.deps.jobs.unfinished()) {
-      const spec: JobSpec = {
-        key: row.key,
-        dir: row.dir,
-        memoryFile: this.deps.hypervisorMemoryFile(row.hypervisor),
-        hypervisor: row.hypervisor,
-        policy: row.policy as EnabledCompression,
-        notBefore: row.notBefore,
-      };
+      const spec = this.spec(row.key, row.dir, row.hypervisor, row.policy, row.notBefore);
       if (!existsSync(spec.dir)) {
         await this.finish(spec, "skipped", "its directory is gone");
         continue;
       }
-      this.deps.logger.info("resuming compression job", { key: row.key, state: row.state });
+      this.deps.logger.info("resuming compression job", { key: keyId(row.key), state: row.state });
       this.start(spec);
     }
   }
 
   /** Service shutdown: stop every job, keeping its row unfinished so the next start resumes it. */
   async stopAll(): Promise<void> {
-    const jobs = [...this.active.entries()];
-    for (const [, job] of jobs) job.abort.abort(new ShutdownSignal());
-    await Promise.all(jobs.map(([, job]) => job.done));
+    const jobs = [...this.active.values()];
+    for (const job of jobs) job.abort.abort(new ShutdownSignal());
+    await Promise.all(jobs.map((job) => job.done));
+  }
+
+  private spec(key: JobKey, dir: string, hypervisor: string, policy: EnabledCompression, notBefore: Date): JobSpec {
+    return { key, dir, memoryFile: this.deps.hypervisorMemoryFile(hypervisor), hypervisor, policy, notBefore };
   }
 
   private start(spec: JobSpec): void {
-    if (this.active.has(spec.key)) return; // at most one job per key
+    const id = keyId(spec.key);
+    if (this.active.has(id)) return; // at most one job per key
     const now = this.deps.clock();
     this.deps.jobs.put({
       key: spec.key,
@@ -188,9 +139,9 @@ export class CompressionJobs {
       updatedAt: now,
     });
     const job: ActiveJob = { abort: new AbortController(), phase: "pending", done: Promise.resolve() };
-    this.active.set(spec.key, job);
+    this.active.set(id, job);
     this.deps.metrics.compressionPending.inc();
-    job.done = this.run(spec, job).finally(() => this.active.delete(spec.key));
+    job.done = this.run(spec, job).finally(() => this.active.delete(id));
   }
 
   private async run(spec: JobSpec, job: ActiveJob): Promise<void> {
@@ -207,7 +158,7 @@ export class CompressionJobs {
     }
     this.deps.metrics.compressionPending.dec();
     this.deps.metrics.compressionWait.observe({ ...labels, outcome: "started" }, (performance.now() - waitStarted) / 1000);
-    if (spec.key.startsWith("snapshot:") && this.referenced(spec.key)) {
+    if (spec.key.kind === "snapshot" && (this.deps.snapshots.refCounts([spec.key.id]).get(spec.key.id) ?? 0) > 0) {
       // Forks hard-link this memory file; compressing a shared inode saves nothing (product.md §4.2).
       await this.finish(spec, "skipped", "snapshot has forks");
       return;
@@ -217,8 +168,6 @@ export class CompressionJobs {
     this.deps.metrics.compressionActive.inc();
     const end = this.deps.metrics.compressionDuration.startTimer(labels);
     const raw = join(spec.dir, spec.memoryFile);
-    const out = compressedPath(raw, spec.policy.algorithm);
-    const tmp = `${out}.tmp`;
     try {
       if (!existsSync(raw)) {
         // Already compressed (e.g. a restart after the rename) or nothing to do.
@@ -226,25 +175,15 @@ export class CompressionJobs {
         end({ result: "success" });
         return;
       }
-      await removeCompressedArtifacts(raw);
-      const result = await runCodec({
-        op: "compress",
-        algorithm: spec.policy.algorithm,
-        level: spec.policy.level,
-        src: raw,
-        dst: tmp,
+      const result = await compressMemory(raw, spec.policy, {
         signal,
         onProgress: (done, total) => this.deps.jobs.update(spec.key, { bytesDone: done, bytesTotal: total }),
       });
-      await fsyncFile(tmp);
-      await rename(tmp, out);
-      await rm(raw);
       end({ result: "success" });
       this.deps.metrics.compressionSavedBytes.inc(labels, Math.max(0, result.bytesIn - result.bytesOut));
       if (result.bytesIn > 0) this.deps.metrics.compressionRatio.observe(labels, result.bytesOut / result.bytesIn);
       await this.finish(spec, "compressed", undefined, { raw: result.bytesIn, compressed: result.bytesOut });
     } catch (err) {
-      await rm(tmp, { force: true });
       if (signal.aborted) {
         end({ result: "canceled" });
         if (!(signal.reason instanceof ShutdownSignal)) await this.finish(spec, "canceled");
@@ -252,7 +191,7 @@ export class CompressionJobs {
       } else {
         end({ result: "failed" });
         const message = err instanceof Error ? err.message : String(err);
-        this.deps.logger.error("compression failed", { key: spec.key, error: message });
+        this.deps.logger.error("compression failed", { key: keyId(spec.key), error: message });
         await this.finish(spec, "error", message);
       }
     } finally {
@@ -260,60 +199,20 @@ export class CompressionJobs {
     }
   }
 
-  private referenced(key: string): boolean {
-    const id = key.slice("snapshot:".length);
-    return (this.deps.snapshots.refCounts([id]).get(id) ?? 0) > 0;
-  }
-
   /** Records a job's end in the jobs table and, for snapshot jobs, in the snapshot record. */
-  private async finish(
-    spec: JobSpec,
-    state: "compressed" | "canceled" | "skipped" | "error",
-    error?: string,
-    sizes?: { raw: number; compressed: number },
-  ): Promise<void> {
-    const now = this.deps.clock();
-    this.deps.jobs.update(spec.key, { state, error: error ?? null, updatedAt: now });
-    const result = { compressed: "success", canceled: "canceled", skipped: "skipped", error: "failed" }[state];
+  private async finish(spec: JobSpec, outcome: Outcome, error?: string, sizes?: { raw: number; compressed: number }): Promise<void> {
+    this.deps.jobs.update(spec.key, { state: outcome, error: error ?? null, updatedAt: this.deps.clock() });
+    const result = { compressed: "success", canceled: "canceled", skipped: "skipped", error: "failed" }[outcome];
     this.deps.metrics.compressionJobs.inc({ hypervisor: spec.hypervisor, algorithm: spec.policy.algorithm, source: source(spec.key), result });
-    if (!spec.key.startsWith("snapshot:")) return;
-    const id = spec.key.slice("snapshot:".length);
-    if (this.deps.snapshots.get(id)) await this.recordSnapshot(id, spec, state, error, sizes);
-  }
-
-  private async recordSnapshot(
-    id: string,
-    spec: JobSpec,
-    state: "compressed" | "canceled" | "skipped" | "error",
-    error: string | undefined,
-    sizes: { raw: number; compressed: number } | undefined,
-  ): Promise<void> {
-    // The payload dir is <snapshot>/guest; its size is what is on disk now.
-    const payload = join(spec.dir, "..");
-    const payloadSizesNow = await payloadSizes(payload).catch(() => ({ sizeBytes: 0, allocatedBytes: null }));
-    if (state === "compressed") {
-      const raw = join(spec.dir, spec.memoryFile);
-      const compressedSize = sizes?.compressed ?? (await stat(compressedPath(raw, spec.policy.algorithm)).then((s) => s.size).catch(() => null));
-      this.deps.snapshots.update(id, {
-        compressionState: "compressed",
-        compression: spec.policy,
-        compressionError: null,
-        compressedSizeBytes: compressedSize,
-        uncompressedSizeBytes: sizes?.raw ?? this.deps.snapshots.get(id)?.uncompressedSizeBytes ?? null,
-        ...payloadSizesNow,
-      });
-    } else if (state === "error") {
-      this.deps.snapshots.update(id, { compressionState: "error", compression: spec.policy, compressionError: error ?? "compression failed" });
-    } else {
-      this.deps.snapshots.update(id, {
-        compressionState: "none",
-        compression: null,
-        compressionError: null,
-        compressedSizeBytes: null,
-        uncompressedSizeBytes: null,
-        ...payloadSizesNow,
-      });
-    }
+    if (spec.key.kind !== "snapshot") return;
+    // Cancelled and skipped jobs leave the memory raw.
+    const memory: SnapshotMemory =
+      outcome === "compressed"
+        ? { form: "compressed", policy: spec.policy, sizes }
+        : outcome === "error"
+          ? { form: "failed", policy: spec.policy, error: error ?? "compression failed" }
+          : { form: "raw" };
+    await recordSnapshotMemory(this.deps.snapshots, spec.key.id, { dir: spec.dir, file: spec.memoryFile }, memory);
   }
 }
 
@@ -323,14 +222,7 @@ class ShutdownSignal extends Error {
   }
 }
 
-const source = (key: string) => (key.startsWith("snapshot:") ? "snapshot" : "standby");
-
-async function removeCompressedArtifacts(raw: string): Promise<void> {
-  for (const a of COMPRESSION_ALGORITHMS) {
-    await rm(compressedPath(raw, a), { force: true });
-    await rm(`${compressedPath(raw, a)}.tmp`, { force: true });
-  }
-}
+const source = (key: JobKey) => (key.kind === "snapshot" ? "snapshot" : "standby");
 
 /** Resolves at `when` (by the injected clock), rejects when `signal` aborts. */
 function sleepUntil(when: Date, clock: () => Date, signal: AbortSignal): Promise<void> {

@@ -1,7 +1,7 @@
 // Reference §10 items 22–27: normalisation, precedence, opt-in, explicit disable.
 import { describe, expect, test } from "bun:test";
 import { DomainError } from "../errors.ts";
-import { normalizeCompression, resolveCompression } from "./compression-policy.ts";
+import { normalizeCompression, resolveCompression, standbyPlan } from "./compression-policy.ts";
 
 describe("normalizeCompression (item 22)", () => {
   test("defaults and case", () => {
@@ -56,5 +56,22 @@ describe("resolveCompression", () => {
   test("an explicit disable at a higher level wins over enabled defaults (item 25)", () => {
     expect(resolveCompression(off, lz4, zstd2)).toBeUndefined();
     expect(resolveCompression(undefined, off, zstd2)).toBeUndefined();
+  });
+});
+
+describe("standbyPlan: request → instance policy → server default", () => {
+  const zstd = { enabled: true, algorithm: "zstd", level: 3 } as const;
+  const lz4 = { enabled: true, algorithm: "lz4", level: 0 } as const;
+
+  test("the first configured policy wins, and its delay comes from the request, else the instance", () => {
+    expect(standbyPlan({ compression: lz4, standbyCompressionDelayMs: 5_000 }, { compression: zstd }, undefined)).toEqual({ policy: zstd, delayMs: 5_000 });
+    expect(standbyPlan({ compression: lz4 }, { compressionDelayMs: 10 }, zstd)).toEqual({ policy: lz4, delayMs: 10 });
+    expect(standbyPlan(null, {}, zstd)).toEqual({ policy: zstd, delayMs: 0 });
+  });
+
+  test("an explicit disable above wins over enabled defaults below; nothing configured is no plan", () => {
+    expect(standbyPlan({ compression: lz4 }, { compression: { enabled: false } }, zstd)).toBeUndefined();
+    expect(standbyPlan({ compression: { enabled: false } }, {}, zstd)).toBeUndefined();
+    expect(standbyPlan(null, { compressionDelayMs: 1_000 }, undefined)).toBeUndefined();
   });
 });

@@ -1,10 +1,10 @@
 // Snapshot compression configuration: normalisation and precedence (reference §3.12, §7.1, §7.2). Algorithms and
-// level ranges come from the codec table.
+// level ranges come from the codec table; the stored shapes from the schema.
 import { CODEC_NAMES, CODECS, type CodecName } from "../../store/codecs/codec-table.ts";
+import type { CompressionConfig, EnabledCompression, SnapshotPolicy } from "../../store/schema.ts";
 import { invalidRequest } from "../errors.ts";
 
-export const COMPRESSION_ALGORITHMS = CODEC_NAMES;
-export type CompressionAlgorithm = CodecName;
+export type { CompressionConfig, SnapshotPolicy };
 
 /** As it arrives on the wire or in config: algorithm in any case, level optional. */
 export interface CompressionConfigInput {
@@ -13,8 +13,11 @@ export interface CompressionConfigInput {
   level?: number;
 }
 
-/** Normalised: an enabled config always names its algorithm and level. */
-export type CompressionConfig = { enabled: false } | { enabled: true; algorithm: CompressionAlgorithm; level: number };
+/** When and how an instance's standby memory is compressed. */
+export interface StandbyPlan {
+  policy: EnabledCompression;
+  delayMs: number;
+}
 
 /**
  * Validates algorithm and level even when `enabled` is false (the reference rejects them either way), then
@@ -22,7 +25,7 @@ export type CompressionConfig = { enabled: false } | { enabled: true; algorithm:
  */
 export function normalizeCompression(input: CompressionConfigInput, code = "invalid_request"): CompressionConfig {
   const algorithm = (input.algorithm ?? "zstd").toLowerCase();
-  if (!isAlgorithm(algorithm)) {
+  if (!isCodecName(algorithm)) {
     throw invalidRequest(`algorithm must be one of ${CODEC_NAMES.join(" or ")}, got ${JSON.stringify(input.algorithm)}`, code);
   }
   const range = CODECS[algorithm].levels;
@@ -37,20 +40,22 @@ export function normalizeCompression(input: CompressionConfigInput, code = "inva
  * First configured candidate wins: request → instance policy → server default. An explicit disable at a higher
  * level wins over enabled defaults below; nothing configured means no compression (opt-in everywhere).
  */
-export function resolveCompression(
-  ...candidates: (CompressionConfig | undefined | null)[]
-): Extract<CompressionConfig, { enabled: true }> | undefined {
+export function resolveCompression(...candidates: (CompressionConfig | undefined | null)[]): EnabledCompression | undefined {
   const winner = candidates.find((c) => c != null);
   return winner?.enabled ? winner : undefined;
 }
 
-function isAlgorithm(value: string): value is CompressionAlgorithm {
-  return (COMPRESSION_ALGORITHMS as readonly string[]).includes(value);
+/** Standby compression policy and delay: request → instance policy → server default. */
+export function standbyPlan(
+  instancePolicy: SnapshotPolicy | null,
+  request: { compression?: CompressionConfig; compressionDelayMs?: number },
+  serverDefault: CompressionConfig | undefined,
+): StandbyPlan | undefined {
+  const policy = resolveCompression(request.compression, instancePolicy?.compression, serverDefault);
+  if (!policy) return undefined;
+  return { policy, delayMs: request.compressionDelayMs ?? instancePolicy?.standbyCompressionDelayMs ?? 0 };
 }
 
-/** The instance's snapshot policy as stored (normalised). */
-export interface SnapshotPolicy {
-  compression?: CompressionConfig;
-  /** Delay before an instance's standby memory is compressed, in ms. */
-  standbyCompressionDelayMs?: number;
+function isCodecName(value: string): value is CodecName {
+  return (CODEC_NAMES as readonly string[]).includes(value);
 }

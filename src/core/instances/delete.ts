@@ -8,7 +8,7 @@ export async function deleteInstance(ctx: CoreContext, ref: string): Promise<voi
   const { id } = resolveInstance(ctx, ref);
   await ctx.locks.run(id, async () => {
     if (!ctx.instances.get(id)) return;
-    await ctx.compression.cancel(`instance:${id}`, "delete_instance");
+    await ctx.compression.cancel({ kind: "instance", id }, "delete_instance");
     ctx.instances.update(id, { rowState: "deleting" });
     await ctx.vms.release(id)?.kill();
     await removeTree(ctx.paths.guest(id));

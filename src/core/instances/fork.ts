@@ -1,19 +1,22 @@
 // Forks (reference §4.7, §4.8, product.md §4.1–4.2): a new instance (new id, the caller's name) from a snapshot or
 // from another instance. The memory file is hard-linked, never copied; disks are sparse copies, so each fork
-// writes its own disk. A fork that fails on its way to the target state is removed completely.
+// writes its own disk. A fork is built in staging and committed only once its source is back in its state; one
+// that fails on its way to the target state is removed completely.
 import { join } from "node:path";
 import type { Hypervisor } from "../../hv/hypervisor.ts";
 import { commitDir, removeTree, stageDir } from "../../fs/atomic.ts";
-import { payloadSizes } from "../../store/file-sizes.ts";
-import { GUEST_FILES } from "../../store/paths.ts";
+import { GUEST_FILES } from "../../store/payload/layout.ts";
+import type { StoredMetadata } from "../../store/schema.ts";
+import { standbyPlan } from "../compression/compression-policy.ts";
 import { runLocked, type CoreContext } from "../service/context.ts";
-import { DomainError, conflict, invalidState, notSupported } from "../errors.ts";
+import { DomainError, conflict, inStep, invalidRequest, invalidState } from "../errors.ts";
 import { copyGuestDir } from "./guest-copy.ts";
 import { getImage } from "../images/images.ts";
+import { assertCapturable, captureLive } from "./capture-live.ts";
 import { deleteInstance } from "./delete.ts";
+import { newInstanceRow } from "./instance-row.ts";
 import { bootInstance } from "./start.ts";
 import { describeInstance, guestDir, hasStandbyFiles, loadInstance, resolveInstance, standbyDir, type InstanceView } from "./view.ts";
-import { awaitGuestReady } from "./readiness.ts";
 import { resumeFromStandby } from "./restore.ts";
 import { ensureMemoryAvailable } from "../service/host-memory.ts";
 import { ensureFreeSpace, mapNoSpace } from "../service/disk-space.ts";
@@ -22,8 +25,8 @@ import { storedMetadataOf } from "../snapshots/create.ts";
 import { snapshotRow } from "../snapshots/view.ts";
 import { enterStandby } from "./standby.ts";
 import { isLive } from "./state-machine.ts";
-import { TARGET_STATES, resolveTargetHypervisor, resolveTargetState, type TargetState } from "./target-state.ts";
-import { hypervisorFor } from "../service/hypervisor-lookup.ts";
+import { isTargetState, resolveTargetHypervisor, resolveTargetState, type TargetState } from "./target-state.ts";
+import { hypervisorFor, requireCapabilities } from "../service/hypervisor-lookup.ts";
 
 export interface ForkSnapshotInput {
   name: string;
@@ -34,7 +37,7 @@ export interface ForkSnapshotInput {
 export interface ForkInstanceInput {
   name: string;
   fromRunning: boolean;
-  targetState?: TargetState;
+  targetState?: string;
 }
 
 /** POST /snapshots/{id}/fork */
@@ -42,39 +45,30 @@ export async function forkSnapshot(ctx: CoreContext, snapshotId: string, input: 
   const snapshot = snapshotRow(ctx, snapshotId);
   const target = resolveTargetState(snapshot.kind, input.targetState);
   const hv = resolveTargetHypervisor(ctx, snapshot, input.targetHypervisor);
-  const stored = snapshot.storedMetadata as StoredMetadata;
+  const stored = snapshot.storedMetadata;
   if (target !== "Stopped") getImage(ctx, stored.image);
-  assertForkable(hv, snapshot.kind === "Standby");
+  if (snapshot.kind === "Standby") requireCapabilities(hv, ["fork"], "fork a snapshot with memory");
   assertNameFree(ctx, input.name, "conflict");
 
   const forkId = await ctx.locks.run(`snapshot:${snapshotId}`, async () => {
     snapshotRow(ctx, snapshotId);
-    // A compressed snapshot is decompressed once, in its own dir, and its record says so (product.md §4.2).
-    await ctx.compression.cancel(`snapshot:${snapshotId}`, "fork_snapshot");
     const payload = ctx.paths.snapshotGuest(snapshotId);
-    if (snapshot.kind === "Standby") {
-      await ctx.compression.ensureRawMemory(join(payload, GUEST_FILES.standbyDir), hv, "fork_snapshot");
-      ctx.snapshots.update(snapshotId, {
-        compressionState: "none",
-        compression: null,
-        compressionError: null,
-        compressedSizeBytes: null,
-        uncompressedSizeBytes: null,
-        ...(await payloadSizes(payload)),
-      });
-    }
+    // A compressed snapshot is decompressed once, in its own dir, and its record says so (product.md §4.2).
+    const job = { kind: "snapshot", id: snapshotId } as const;
+    if (snapshot.kind === "Standby") await ctx.compression.takeRawMemory(job, join(payload, GUEST_FILES.standbyDir), hv, "fork_snapshot");
+    else await ctx.compression.cancel(job, "fork_snapshot");
     // The payload is a copy of the source's guest dir: its saved VM still names that dir, not the payload.
     const savedIn = ctx.paths.guest(snapshot.sourceInstanceId);
-    return materializeFork(ctx, hv, { from: payload, savedIn }, input.name, { ...stored, hypervisor: hv.type }, snapshotId, "conflict");
+    const record = { name: input.name, stored: { ...stored, hypervisor: hv.type }, snapshotId, nameConflictCode: "conflict" };
+    return materializeFork(ctx, record, (staging, forkDir) => stageFork(ctx, hv, { from: payload, savedIn }, staging, forkDir));
   });
   return applyForkTarget(ctx, forkId, target);
 }
 
 /** POST /instances/{id}/fork */
 export async function forkInstance(ctx: CoreContext, ref: string, input: ForkInstanceInput): Promise<InstanceView> {
-  if (input.targetState !== undefined && !TARGET_STATES.includes(input.targetState)) {
-    throw invalidState(`invalid target_state ${JSON.stringify(input.targetState)}`);
-  }
+  const requested = input.targetState;
+  if (requested !== undefined && !isTargetState(requested)) throw invalidRequest(`invalid target_state ${JSON.stringify(requested)}`);
   const { id } = resolveInstance(ctx, ref);
   const made = await runLocked(ctx, id, "fork_instance", async () => {
     const source = await loadInstance(ctx, id);
@@ -85,90 +79,73 @@ export async function forkInstance(ctx: CoreContext, ref: string, input: ForkIns
     if (!isLive(source.state) && source.state !== "Stopped" && source.state !== "Standby") {
       throw invalidState(`cannot fork from state ${source.state}`);
     }
-    assertForkable(hv, source.state !== "Stopped");
+    if (source.state !== "Stopped") requireCapabilities(hv, ["fork"], "fork an instance with memory");
+    assertCapturable(hv, source.state, "fork");
     assertNameFree(ctx, input.name, "name_conflict");
-    const row = ctx.instances.get(id)!;
-    const stored = storedMetadataOf(row);
-    if (!isLive(source.state)) {
-      if (source.state === "Standby") {
-        await ctx.compression.cancel(`instance:${id}`, "restore_instance");
-        await ctx.compression.ensureRawMemory(standbyDir(ctx, id), hv, "fork_instance");
-      }
-      const forkId = await materializeFork(ctx, hv, { from: guestDir(ctx, id), savedIn: guestDir(ctx, id) }, input.name, stored, undefined, "name_conflict");
-      return { forkId, sourceState: source.state as "Stopped" | "Standby" };
-    }
-    // A running source: brief standby, copy, then back to Running whatever happened to the copy.
-    await awaitGuestReady(ctx, row, hv);
-    await enterStandby(ctx, id);
-    let forkId: string | undefined;
-    let forkError: unknown;
-    try {
-      forkId = await materializeFork(ctx, hv, { from: guestDir(ctx, id), savedIn: guestDir(ctx, id) }, input.name, stored, undefined, "name_conflict");
-    } catch (err) {
-      forkError = err;
-    }
-    await resumeFromStandby(ctx, id, "fork_instance");
-    if (forkError) throw forkError;
-    return { forkId: forkId!, sourceState: "Running" as const };
+    const dir = guestDir(ctx, id);
+    const record = { name: input.name, stored: storedMetadataOf(ctx.instances.get(id)!), nameConflictCode: "name_conflict" };
+    const forkId = await materializeFork(ctx, record, (staging, forkDir) =>
+      captureLive(ctx, id, source.state, "fork_instance", () => stageFork(ctx, hv, { from: dir, savedIn: dir }, staging, forkDir)),
+    );
+    // A live source is Running again by now.
+    return { forkId, sourceState: isLive(source.state) ? ("Running" as const) : (source.state as "Stopped" | "Standby") };
   });
   // Default target: the source's state at fork time.
-  return applyForkTarget(ctx, made.forkId, input.targetState ?? made.sourceState);
-}
-
-function assertForkable(hv: Hypervisor, withMemory: boolean): void {
-  if (withMemory && !hv.capabilities.fork) throw notSupported(`hypervisor ${hv.type} cannot fork snapshots`);
+  return applyForkTarget(ctx, made.forkId, requested ?? made.sourceState);
 }
 
 function assertNameFree(ctx: CoreContext, name: string, code: string): void {
   if (ctx.instances.byName(name)) throw conflict(`instance name '${name}' already exists`, code);
 }
 
-/**
- * Copies a guest dir (memory hard-linked) into a new instance dir, makes its saved VM usable from there, and
- * commits the instance row (plus the fork link when it comes from a snapshot). Returns the new instance id.
- */
-async function materializeFork(
+/** Copies a guest dir (memory hard-linked) into `staging` and makes its saved VM usable from `forkDir`. */
+async function stageFork(
   ctx: CoreContext,
   hv: Hypervisor,
   /** The dir to copy, and the guest dir its standby files were written in (what their paths name). */
   { from, savedIn }: { from: string; savedIn: string },
-  name: string,
-  stored: StoredMetadata,
-  snapshotId: string | undefined,
-  nameConflictCode: string,
-): Promise<string> {
+  staging: string,
+  forkDir: string,
+): Promise<void> {
+  const bytes = await guestCopyBytes(from);
+  await ensureFreeSpace(ctx, bytes, "fork");
+  await mapNoSpace(ctx, bytes, "fork", () => copyGuestDir(hv, from, staging, "fork"));
+  if (hasStandbyFiles(staging)) await hv.prepareFork(join(staging, GUEST_FILES.standbyDir), savedIn, forkDir);
+}
+
+interface ForkRecord {
+  name: string;
+  stored: StoredMetadata;
+  /** Set when the fork comes from a snapshot: the link that counts in its ref_count. */
+  snapshotId?: string;
+  nameConflictCode: string;
+}
+
+/**
+ * Builds a new instance dir with `stage`, moves it into place and commits the instance row (plus the fork link).
+ * Nothing of the fork remains when any step fails. Returns the new instance id.
+ */
+async function materializeFork(ctx: CoreContext, record: ForkRecord, stage: (staging: string, forkDir: string) => Promise<void>): Promise<string> {
   const forkId = ctx.newId();
+  const row = newInstanceRow({ id: forkId, name: record.name, createdAt: ctx.clock() }, record.stored);
   const staging = await stageDir(ctx.paths.tmpDir);
   const dir = guestDir(ctx, forkId);
   try {
-    const bytes = await guestCopyBytes(from);
-    await ensureFreeSpace(ctx, bytes, "fork");
-    await mapNoSpace(ctx, bytes, "fork", () => copyGuestDir(hv, from, staging, "fork"));
-    if (hasStandbyFiles(staging)) await hv.prepareFork(join(staging, GUEST_FILES.standbyDir), savedIn, dir);
+    await stage(staging, dir);
     await commitDir(staging, dir);
   } catch (err) {
     await removeTree(staging);
-    throw err instanceof DomainError ? err : new DomainError("internal", `fork: ${err instanceof Error ? err.message : err}`, undefined, { cause: err });
+    // A driver's refusal (not_supported, incompatible) keeps its kind and so its status.
+    throw err instanceof DomainError ? err : inStep("fork", err);
   }
-  const now = ctx.clock();
   try {
-    ctx.instances.insert({
-      ...stored,
-      id: forkId,
-      name,
-      pid: null,
-      rowState: "ready",
-      stateError: null,
-      createdAt: now,
-      startedAt: null,
-      stoppedAt: null,
-    });
-    if (snapshotId) ctx.snapshots.linkFork(forkId, snapshotId, now);
+    ctx.instances.insert(row);
+    if (record.snapshotId) ctx.snapshots.linkFork(forkId, record.snapshotId, row.createdAt);
   } catch (err) {
     ctx.instances.remove(forkId);
     await removeTree(dir);
     // Two forks raced on one name: the unique index decided.
-    if (ctx.instances.byName(name)) throw conflict(`instance name '${name}' already exists`, nameConflictCode);
+    if (ctx.instances.byName(record.name)) throw conflict(`instance name '${record.name}' already exists`, record.nameConflictCode);
     throw err;
   }
   return forkId;
@@ -184,7 +161,7 @@ async function applyForkTarget(ctx: CoreContext, forkId: string, target: TargetS
       if (from === "Stopped" && target === "Running") return bootInstance(ctx, forkId);
       if (from === "Stopped" && target === "Standby") {
         await bootInstance(ctx, forkId);
-        const plan = ctx.compression.standbyPlan(view, {});
+        const plan = standbyPlan(view.snapshotPolicy, {}, ctx.config.compressionDefault);
         await enterStandby(ctx, forkId);
         if (plan) ctx.compression.scheduleStandby(forkId, standbyDir(ctx, forkId), view.hypervisor, plan);
         return describeInstance(ctx, ctx.instances.get(forkId)!);

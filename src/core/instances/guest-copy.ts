@@ -6,20 +6,14 @@ import { join } from "node:path";
 import type { Hypervisor } from "../../hv/hypervisor.ts";
 import { SparseCopyUnsupportedError } from "../../fs/sparse-copy.ts";
 import { copyTree } from "../../store/tree-copy.ts";
-import { COMPRESSION_ALGORITHMS } from "../compression/compression-policy.ts";
-import { compressedPath } from "../compression/compression-jobs.ts";
+import { memoryFileForms } from "../../store/payload/memory-forms.ts";
 import { inStep, internal } from "../errors.ts";
-import { GUEST_FILES } from "../../store/paths.ts";
-
-/** The memory file of a standby payload, relative to the guest dir, in each form it may be stored in. */
-export function memoryFileForms(hv: Hypervisor): string[] {
-  const raw = join(GUEST_FILES.standbyDir, hv.memoryFile);
-  return [raw, ...COMPRESSION_ALGORITHMS.map((a) => compressedPath(raw, a))];
-}
+import { GUEST_FILES } from "../../store/payload/layout.ts";
 
 /** `purpose` names the operation in errors ("snapshot", "fork", "restore"). */
 export async function copyGuestDir(hv: Hypervisor, from: string, to: string, purpose: string): Promise<void> {
-  const linkFiles = memoryFileForms(hv).filter((rel) => existsSync(join(from, rel)));
+  // The memory file of the standby payload, in whichever form it is stored.
+  const linkFiles = memoryFileForms(join(GUEST_FILES.standbyDir, hv.memoryFile)).filter((rel) => existsSync(join(from, rel)));
   try {
     await copyTree(from, to, { linkFiles });
   } catch (err) {

@@ -18,9 +18,9 @@ export async function restoreInstance(ctx: CoreContext, ref: string): Promise<In
     const view = await loadInstance(ctx, id);
     if (isLive(view.state)) return view;
     if (view.state !== "Standby") throw invalidState(`cannot restore from state ${view.state}: no standby memory to restore`);
+    ensureMemoryAvailable(ctx, view.memoryBytes, `restoring ${view.name}`);
     return resumeFromStandby(ctx, id, "restore_instance");
   });
-    ensureMemoryAvailable(ctx, view.memoryBytes, `restoring ${view.name}`);
 }
 
 /** Standby → Running (caller holds the lock). `operation` labels the compression pre-emption it may cause. */
@@ -29,8 +29,7 @@ export async function resumeFromStandby(ctx: CoreContext, id: string, operation:
   const hv = hypervisorFor(ctx, row.hypervisor);
   const dir = guestDir(ctx, id);
   const snapshotDir = standbyDir(ctx, id);
-  await ctx.compression.cancel(`instance:${id}`, operation);
-  await ctx.compression.ensureRawMemory(snapshotDir, hv, operation);
+  await ctx.compression.takeRawMemory({ kind: "instance", id }, snapshotDir, hv, operation);
   const vm = await hv.restore({ dir, config: await readVmConfig(dir), snapshotDir }).catch((err) => {
     throw inStep("restore VMM", err);
   });

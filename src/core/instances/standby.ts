@@ -2,7 +2,7 @@
 // dir, end the VMM. The instance is then Standby until restored; its memory may be compressed in the background.
 import { mkdir } from "node:fs/promises";
 import { removeTree } from "../../fs/atomic.ts";
-import type { CompressionConfig } from "../compression/compression-policy.ts";
+import { standbyPlan, type CompressionConfig } from "../compression/compression-policy.ts";
 import { runLocked, type CoreContext } from "../service/context.ts";
 import { inStep, invalidState } from "../errors.ts";
 import { ensureFreeSpace, storageError } from "../service/disk-space.ts";
@@ -22,8 +22,8 @@ export async function standbyInstance(ctx: CoreContext, ref: string, opts: Stand
     const asked = opts.compression !== undefined || opts.compressionDelayMs !== undefined;
     if (view.state === "Standby" && !asked) return view;
     assertTransition(view.state, "Paused", "standby");
-    // Resolve the compression plan before any side effect: a bad policy fails with nothing changed.
-    const plan = ctx.compression.standbyPlan(view, opts);
+    requireCapabilities(hypervisorFor(ctx, view.hypervisor), ["pause", "standby"], "standby");
+    const plan = standbyPlan(view.snapshotPolicy, opts, ctx.config.compressionDefault);
     await enterStandby(ctx, id);
     if (plan) ctx.compression.scheduleStandby(id, standbyDir(ctx, id), view.hypervisor, plan);
     return describeInstance(ctx, ctx.instances.get(id)!);
@@ -31,13 +31,12 @@ export async function standbyInstance(ctx: CoreContext, ref: string, opts: Stand
 }
 
 /**
- * Pause → snapshot → end the VMM (caller holds the lock). Used by standby itself and, without compression, by
- * snapshot capture and fork of a running instance. On a failed snapshot the VM is resumed and nothing is kept.
+ * Pause → snapshot → end the VMM (caller holds the lock and has checked the driver's capabilities). Used by
+ * standby itself and, without compression, by live capture. On a failed snapshot the VM is resumed and nothing
+ * is kept.
  */
 export async function enterStandby(ctx: CoreContext, id: string): Promise<void> {
   const row = ctx.instances.get(id)!;
-  const hv = hypervisorFor(ctx, row.hypervisor);
-  if (!hv.capabilities.standby) throw notSupported(`hypervisor ${hv.type} does not support standby`);
   const live = ctx.vms.get(id);
   if (!live) throw invalidState(`instance ${id} has no running VMM`);
   const dir = standbyDir(ctx, id);

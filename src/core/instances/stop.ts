@@ -31,7 +31,7 @@ export async function haltInstance(ctx: CoreContext, id: string): Promise<void> 
       throw inStep("stop VMM", err);
     });
   }
-  await ctx.compression.cancel(`instance:${id}`, "stop_instance");
+  await ctx.compression.cancel({ kind: "instance", id }, "stop_instance");
   await removeTree(standbyDir(ctx, id));
   ctx.instances.update(id, { pid: null, stoppedAt: ctx.clock() });
 }

@@ -3,19 +3,18 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { VmState } from "../../hv/hypervisor.ts";
-import { GUEST_FILES, isSafeId } from "../../store/paths.ts";
+import { isSafeId } from "../../store/paths.ts";
+import { GUEST_FILES } from "../../store/payload/layout.ts";
 import type { InstanceRow } from "../../store/schema.ts";
-import type { SnapshotPolicy } from "../compression/compression-policy.ts";
 import type { CoreContext } from "../service/context.ts";
 import { invalidRequest, notFound } from "../errors.ts";
 import type { InstanceState } from "./state-machine.ts";
 
-export interface InstanceView extends Omit<InstanceRow, "snapshotPolicy" | "rowState" | "stateError"> {
+export interface InstanceView extends Omit<InstanceRow, "rowState" | "stateError"> {
   state: InstanceState;
   stateError: string | null;
   hasSnapshot: boolean;
   forkOfSnapshot: string | null;
-  snapshotPolicy: SnapshotPolicy | null;
 }
 
 /** Exact id, then exact name, then unique id prefix (reference §3). */
@@ -71,14 +70,13 @@ export async function instanceState(ctx: CoreContext, row: InstanceRow): Promise
 
 export async function describeInstance(ctx: CoreContext, row: InstanceRow): Promise<InstanceView> {
   const { state, error } = await instanceState(ctx, row);
-  const { rowState: _rowState, stateError: _stateError, snapshotPolicy, ...rest } = row;
+  const { rowState: _rowState, stateError: _stateError, ...rest } = row;
   return {
     ...rest,
     state,
     stateError: error,
     hasSnapshot: hasStandbyFiles(guestDir(ctx, row.id)),
     forkOfSnapshot: ctx.snapshots.forkOf(row.id) ?? null,
-    snapshotPolicy: (snapshotPolicy as SnapshotPolicy | null) ?? null,
   };
 }
 

@@ -1,4 +1,5 @@
 // Snapshot schedules (reference §3.7, §5.1–5.2): one per instance, validated exactly like the reference.
+import { NAME_PATTERN } from "../../store/paths.ts";
 import type { ScheduleRow } from "../../store/schema.ts";
 import type { CoreContext } from "../service/context.ts";
 import { invalidRequest, notFound } from "../errors.ts";
@@ -22,8 +23,6 @@ export interface SetScheduleInput {
   metadata: Record<string, string>;
 }
 
-const PREFIX_PATTERN = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
-
 export function validateSchedule(input: SetScheduleInput): void {
   if (input.intervalMs < MIN_SCHEDULE_INTERVAL_MS) throw invalidRequest("interval must be at least 1m0s");
   if (!Number.isInteger(input.maxCount) || input.maxCount < 0) throw invalidRequest("retention.max_count must be >= 0");
@@ -31,7 +30,7 @@ export function validateSchedule(input: SetScheduleInput): void {
   if (input.maxCount === 0 && input.maxAgeMs === 0) throw invalidRequest("retention.max_count or retention.max_age must be set");
   if (input.namePrefix !== undefined && input.namePrefix !== "") {
     if (input.namePrefix.length > MAX_NAME_PREFIX) throw invalidRequest(`name_prefix must be at most ${MAX_NAME_PREFIX} characters`);
-    if (!PREFIX_PATTERN.test(input.namePrefix)) {
+    if (!NAME_PATTERN.test(input.namePrefix)) {
       throw invalidRequest("name_prefix must be lowercase letters, digits and dashes, starting and ending with a letter or digit");
     }
   }

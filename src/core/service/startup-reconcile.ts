@@ -40,7 +40,7 @@ export async function reconcileAtStartup(ctx: CoreContext): Promise<void> {
       ctx.snapshots.update(row.id, { rowState: "error" });
     }
     // A crash between committing a `compressing` record and queueing its job: nothing will ever finish it.
-    if (row.compressionState === "compressing" && !ctx.compression.queued(`snapshot:${row.id}`)) {
+    if (row.compressionState === "compressing" && !ctx.compression.queued({ kind: "snapshot", id: row.id })) {
       ctx.snapshots.update(row.id, { compressionState: "none", compression: null });
     }
   }

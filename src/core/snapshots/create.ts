@@ -3,9 +3,10 @@
 import { join } from "node:path";
 import { commitDir, removeTree, stageDir } from "../../fs/atomic.ts";
 import { payloadSizes } from "../../store/file-sizes.ts";
-import { GUEST_FILES } from "../../store/paths.ts";
-import type { InstanceRow, SnapshotRow } from "../../store/schema.ts";
-import type { CompressionConfig } from "../compression/compression-policy.ts";
+import { GUEST_FILES } from "../../store/payload/layout.ts";
+import { writeSnapshotRecord, type SnapshotRecord } from "../../store/payload/snapshot-record.ts";
+import type { InstanceRow, SnapshotRow, StoredMetadata } from "../../store/schema.ts";
+import { resolveCompression, type CompressionConfig } from "../compression/compression-policy.ts";
 import { runLocked, type CoreContext } from "../service/context.ts";
 import { conflict, DomainError, inStep, invalidRequest, invalidState } from "../errors.ts";
 import { copyGuestDir } from "../instances/guest-copy.ts";
@@ -15,7 +16,6 @@ import { hypervisorFor, requireCapabilities } from "../service/hypervisor-lookup
 import { guestDir, loadInstance, resolveInstance } from "../instances/view.ts";
 import { assertCapturable, captureLive } from "../instances/capture-live.ts";
 import { getSnapshot, type SnapshotView } from "./view.ts";
-import { enterStandby } from "../instances/standby.ts";
 import { isLive } from "../instances/state-machine.ts";
 
 export interface CreateSnapshotInput {
@@ -25,13 +25,7 @@ export interface CreateSnapshotInput {
   compression?: CompressionConfig;
 }
 
-/** What restore and fork rebuild an instance from: the source row minus identity and runtime fields. */
-export type StoredMetadata = Pick<
-  InstanceRow,
-  "image" | "hypervisor" | "hypervisorVersion" | "vcpus" | "memoryBytes" | "overlayBytes" | "env" | "tags" | "snapshotPolicy" | "skipGuestAgent"
->;
-
-export function storedMetadataOf(row: InstanceRow): StoredMetadata {
+export function storedMetadataOf(row: StoredMetadata): StoredMetadata {
   const { image, hypervisor, hypervisorVersion, vcpus, memoryBytes, overlayBytes, env, tags, snapshotPolicy, skipGuestAgent } = row;
   return { image, hypervisor, hypervisorVersion, vcpus, memoryBytes, overlayBytes, env, tags, snapshotPolicy, skipGuestAgent };
 }
@@ -55,7 +49,10 @@ export async function createSnapshot(ctx: CoreContext, ref: string, input: Creat
       throw invalidState(`stopped snapshot requires source in Stopped, got ${source.state}`, "conflict");
     }
     const hv = hypervisorFor(ctx, source.hypervisor);
-    const policy = input.kind === "Standby" ? ctx.compression.snapshotPolicy(input.compression, source.snapshotPolicy) : undefined;
+    if (input.kind === "Standby") requireCapabilities(hv, ["snapshot"], "take a standby snapshot");
+    assertCapturable(hv, source.state, "snapshot");
+    const policy =
+      input.kind === "Standby" ? resolveCompression(input.compression, source.snapshotPolicy?.compression, ctx.config.compressionDefault) : undefined;
 
     // 3. Capture the payload into staging. A running source first writes its memory (standby), then its disks
     // are copied: both must fit before the guest is touched.
@@ -65,35 +62,12 @@ export async function createSnapshot(ctx: CoreContext, ref: string, input: Creat
     const snapshotId = ctx.newId();
     const staging = await stageDir(ctx.paths.tmpDir);
     const payload = join(staging, "guest");
+    let row: InstanceRow;
+    let record: SnapshotRecord;
     try {
-      if (isLive(source.state)) {
-        const row = ctx.instances.get(id)!;
-        await awaitGuestReady(ctx, row, hv);
-        await enterStandby(ctx, id);
-        let copyError: unknown;
-        await copyGuestDir(hv, guestDir(ctx, id), payload, "snapshot").catch((err) => (copyError = err));
-        // The source goes back to Running even when the copy failed.
-        await resumeFromStandby(ctx, id, "create_snapshot").catch((err) => {
-          throw copyError ? inStep(`restore source after failed copy (${String(copyError)})`, err) : inStep("restore source", err);
-        });
-        if (copyError) throw copyError;
-      } else {
-        if (source.state === "Standby") {
-          await ctx.compression.cancel(`instance:${id}`, "create_snapshot");
-          await ctx.compression.ensureRawMemory(standbyDir(ctx, id), hv, "create_snapshot");
-        }
-        await copyGuestDir(hv, guestDir(ctx, id), payload, "snapshot");
-      }
-      // 4. Rename into place, then commit the row.
-      await commitDir(staging, ctx.paths.snapshot(snapshotId));
-    } catch (err) {
-      await removeTree(staging);
-      throw (await storageError(ctx, err, bytes, what)) ?? (err instanceof DomainError ? err : inStep("create snapshot", err));
-    }
-    const now = ctx.clock();
-    const row = ctx.instances.get(id)!;
-    try {
-      ctx.snapshots.insert({
+      await captureLive(ctx, id, source.state, "create_snapshot", () => copyGuestDir(hv, guestDir(ctx, id), payload, "snapshot"));
+      row = ctx.instances.get(id)!;
+      record = {
         id: snapshotId,
         name: input.name ?? null,
         kind: input.kind,
@@ -102,6 +76,19 @@ export async function createSnapshot(ctx: CoreContext, ref: string, input: Creat
         sourceInstanceName: row.name,
         sourceHypervisor: row.hypervisor,
         sourceHypervisorVersion: row.hypervisorVersion,
+        createdAt: ctx.clock(),
+      };
+      // With guest/vm.json, the record rebuilds the row if the index is lost.
+      await writeSnapshotRecord(staging, record);
+      // 4. Rename into place, then commit the row.
+      await commitDir(staging, ctx.paths.snapshot(snapshotId));
+    } catch (err) {
+      await removeTree(staging);
+      throw (await storageError(ctx, err, bytes, what)) ?? (err instanceof DomainError ? err : inStep("create snapshot", err));
+    }
+    try {
+      ctx.snapshots.insert({
+        ...record,
         storedMetadata: storedMetadataOf(row),
         ...(await payloadSizes(ctx.paths.snapshotGuest(snapshotId))),
         compressionState: policy ? "compressing" : "none",
@@ -110,7 +97,6 @@ export async function createSnapshot(ctx: CoreContext, ref: string, input: Creat
         compressedSizeBytes: null,
         uncompressedSizeBytes: null,
         rowState: "ready",
-        createdAt: now,
       });
     } catch (err) {
       await removeTree(ctx.paths.snapshot(snapshotId));

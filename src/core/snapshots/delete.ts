@@ -11,7 +11,7 @@ export async function deleteSnapshot(ctx: CoreContext, id: string): Promise<void
     snapshotRow(ctx, id);
     const forks = ctx.snapshots.refCounts([id]).get(id) ?? 0;
     if (forks > 0) throw conflict(`cannot delete snapshot ${id} with ${forks} fork(s)`);
-    await ctx.compression.cancel(`snapshot:${id}`, "delete_snapshot");
+    await ctx.compression.cancel({ kind: "snapshot", id }, "delete_snapshot");
     ctx.snapshots.update(id, { rowState: "deleting" });
     await removeTree(ctx.paths.snapshot(id));
     ctx.snapshots.remove(id);

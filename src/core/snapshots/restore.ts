@@ -7,7 +7,7 @@ import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { commitDir, exchangeDirs, removeTree, stageDir, writeFileAtomic } from "../../fs/atomic.ts";
-import { GUEST_FILES } from "../../store/paths.ts";
+import { GUEST_FILES } from "../../store/payload/layout.ts";
 import type { CoreContext } from "../service/context.ts";
 import { invalidRequest, invalidState } from "../errors.ts";
 import { copyGuestDir } from "../instances/guest-copy.ts";
@@ -44,8 +44,8 @@ export async function restoreSnapshot(ctx: CoreContext, ref: string, snapshotId:
       const view = await loadInstance(ctx, id);
       if (isLive(view.state)) throw invalidState(`cannot restore snapshot while source is ${view.state}`);
       // 2. Nothing may write into either dir while it is replaced.
-      await ctx.compression.cancel(`snapshot:${snapshotId}`, "restore_snapshot");
-      await ctx.compression.cancel(`instance:${id}`, "restore_snapshot");
+      await ctx.compression.cancel({ kind: "snapshot", id: snapshotId }, "restore_snapshot");
+      await ctx.compression.cancel({ kind: "instance", id }, "restore_snapshot");
       await ctx.vms.release(id)?.kill(); // a Paused/Created/Shutdown VMM of the old state
 
       // 3. Build the new guest dir in its target state, then swap it in and revert the metadata.
@@ -115,7 +115,7 @@ export async function finishInterruptedRestores(ctx: CoreContext): Promise<void>
     const live = await stat(guestDir(ctx, intent.instanceId)).catch(() => undefined);
     if (live?.ino !== intent.guestInode || !ctx.instances.get(intent.instanceId)) continue;
     // The snapshot cannot have gone: deleting it waits for the restore's lock, and the crash ended neither.
-    applyRestore(ctx, intent, ctx.snapshots.get(intent.snapshotId)!.storedMetadata as StoredMetadata);
+    applyRestore(ctx, intent, ctx.snapshots.get(intent.snapshotId)!.storedMetadata);
     ctx.logger.warn("finished a snapshot restore interrupted by a crash", { instance: intent.instanceId, snapshot: intent.snapshotId });
   }
 }

@@ -1,18 +1,19 @@
 // Shapes shared by several resources. Field names and enums follow the reference API (snake_case).
 import { z } from "@hono/zod-openapi";
 import { HYPERVISOR_TYPES } from "../../hv/hypervisor.ts";
+import { CODEC_NAMES } from "../../store/codecs/codec-table.ts";
+import { MAX_NAME_LENGTH, NAME_PATTERN } from "../../store/paths.ts";
+import { TARGET_STATES } from "../../core/instances/target-state.ts";
 import { validateTags } from "../../core/tags.ts";
 
 export const ErrorSchema = z
   .object({ code: z.string().openapi({ example: "not_found" }), message: z.string() })
   .openapi("Error");
 
-export const NAME_PATTERN = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
-
 /** Instance, snapshot and image names. */
 export const NameSchema = z
   .string()
-  .max(63, "must be at most 63 characters")
+  .max(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters`)
   .regex(NAME_PATTERN, "must be lowercase letters, digits and dashes, starting and ending with a letter or digit");
 
 export const TagsSchema = z
@@ -27,6 +28,9 @@ export const TagsSchema = z
   .openapi("Tags", { example: { env: "test" } });
 
 export const HypervisorSchema = z.enum(HYPERVISOR_TYPES).openapi("Hypervisor");
+
+/** State a restore-snapshot or fork leaves the instance in. */
+export const TargetStateSchema = z.enum(TARGET_STATES, { error: `target_state must be one of ${TARGET_STATES.join(", ")}` });
 
 /** Go duration string on the wire (`90s`, `1h30m`); parsed by the handler so errors get the reference's codes. */
 export const GoDurationSchema = z.string().max(64).openapi({ example: "1h30m0s" });

@@ -72,7 +72,7 @@ export const ForkInstanceSchema = z
   .object({
     name: NameSchema,
     from_running: z.boolean().default(false),
-    target_state: z.enum(["Stopped", "Standby", "Running"], { error: "target_state must be one of Stopped, Standby, Running" }).optional(),
+    target_state: TargetStateSchema.optional(),
   })
   .strict()
   .openapi("ForkInstanceRequest");

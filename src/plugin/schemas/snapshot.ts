@@ -1,11 +1,7 @@
 // Snapshot requests and responses (reference §2.2, §3.1–3.6).
 import { z } from "@hono/zod-openapi";
 import { COMPRESSION_STATES, SNAPSHOT_KINDS } from "../../core/snapshots/view.ts";
-import { CompressionConfigSchema, HypervisorSchema, NameSchema, TagsSchema } from "./common.ts";
-
-const TargetStateSchema = z.enum(["Stopped", "Standby", "Running"], {
-  error: (issue) => `invalid target_state ${JSON.stringify(issue.input)}`,
-});
+import { CompressionConfigSchema, HypervisorSchema, NameSchema, TagsSchema, TargetStateSchema } from "./common.ts";
 
 export const SnapshotSchema = z
   .object({

@@ -57,7 +57,7 @@ export function snapshotToWire(s: SnapshotView): z.infer<typeof SnapshotSchema> 
     allocated_bytes: s.allocatedBytes,
     compression_state: s.compressionState,
     compression_error: s.compressionError,
-    compression: (s.compression as z.infer<typeof SnapshotSchema>["compression"]) ?? null,
+    compression: s.compression,
     compressed_size_bytes: s.compressedSizeBytes,
     uncompressed_size_bytes: s.uncompressedSizeBytes,
     ref_count: s.refCount,
