@@ -2,11 +2,22 @@
 // hold. The standby payload beside them is left out: its memory file is hard-linked, not copied, and the rest of
 // it (device state, the saved VM record) is small.
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import type { Hypervisor } from "../../hv/hypervisor.ts";
 import { allocatedSize } from "../../store/file-sizes.ts";
-import { GUEST_FILES } from "../../store/payload/layout.ts";
+import { standbyPath } from "../../store/payload/layout.ts";
+import { storedMemoryForm } from "../../store/payload/memory-forms.ts";
+import { isLive, type InstanceState } from "./state-machine.ts";
 
 export async function guestCopyBytes(dir: string): Promise<number> {
-  const standby = join(dir, GUEST_FILES.standbyDir);
+  const standby = standbyPath(dir);
   return (await allocatedSize(dir)) - (existsSync(standby) ? await allocatedSize(standby) : 0);
+}
+
+/**
+ * What capturing a guest in `state` writes before and during the copy: a running guest's memory image (it is put
+ * into Standby first) or the raw form of a compressed one (decompressed before it can be linked), plus the copy.
+ */
+export async function captureBytes(hv: Hypervisor, dir: string, state: InstanceState, memoryBytes: number): Promise<number> {
+  const writesMemory = isLive(state) || storedMemoryForm(standbyPath(dir), hv.memoryFile)?.kind === "compressed";
+  return (writesMemory ? memoryBytes : 0) + (await guestCopyBytes(dir));
 }

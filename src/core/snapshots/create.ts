@@ -10,7 +10,7 @@ import { resolveCompression, type CompressionConfig } from "../compression/compr
 import { runLocked, type CoreContext } from "../service/context.ts";
 import { conflict, DomainError, inStep, invalidRequest, invalidState } from "../errors.ts";
 import { copyGuestDir } from "../instances/guest-copy.ts";
-import { guestCopyBytes } from "../instances/copy-cost.ts";
+import { captureBytes } from "../instances/copy-cost.ts";
 import { ensureFreeSpace, storageError } from "../service/disk-space.ts";
 import { hypervisorFor, requireCapabilities } from "../service/hypervisor-lookup.ts";
 import { guestDir, loadInstance, resolveInstance } from "../instances/view.ts";
@@ -54,10 +54,9 @@ export async function createSnapshot(ctx: CoreContext, ref: string, input: Creat
     const policy =
       input.kind === "Standby" ? resolveCompression(input.compression, source.snapshotPolicy?.compression, ctx.config.compressionDefault) : undefined;
 
-    // 3. Capture the payload into staging. A running source first writes its memory (standby), then its disks
-    // are copied: both must fit before the guest is touched.
+    // 3. Capture the payload into staging; all it writes must fit before the guest is touched.
     const what = `snapshot of ${source.name}`;
-    const bytes = (isLive(source.state) ? source.memoryBytes : 0) + (await guestCopyBytes(guestDir(ctx, id)));
+    const bytes = await captureBytes(hv, guestDir(ctx, id), source.state, source.memoryBytes);
     await ensureFreeSpace(ctx, bytes, what);
     const snapshotId = ctx.newId();
     const staging = await stageDir(ctx.paths.tmpDir);
