@@ -100,11 +100,11 @@ export class SnapvisorClient {
   getInstance = (id: string) => unwrap(() => this.instance.$get({ param: { id: segment(id) } }));
   createInstance = (json: Body<typeof this.api.instances.$post>) => unwrap(() => this.api.instances.$post({ json }));
   deleteInstance = (id: string) => unwrap(() => this.instance.$delete({ param: { id: segment(id) } }));
-  startInstance = (id: string) => unwrap(() => this.instance.start.$post({ param: { id: segment(id) } }));
-  stopInstance = (id: string) => unwrap(() => this.instance.stop.$post({ param: { id: segment(id) } }));
+  startInstance = (id: string) => unwrap(() => this.instance.start.$post({ param: { id: segment(id) }, json: {} }));
+  stopInstance = (id: string) => unwrap(() => this.instance.stop.$post({ param: { id: segment(id) }, json: {} }));
   standbyInstance = (id: string, json: Body<typeof this.instance.standby.$post> = {}) =>
     unwrap(() => this.instance.standby.$post({ param: { id: segment(id) }, json }));
-  restoreInstance = (id: string) => unwrap(() => this.instance.restore.$post({ param: { id: segment(id) } }));
+  restoreInstance = (id: string) => unwrap(() => this.instance.restore.$post({ param: { id: segment(id) }, json: {} }));
   forkInstance = (id: string, json: Body<typeof this.instance.fork.$post>) => unwrap(() => this.instance.fork.$post({ param: { id: segment(id) }, json }));
   exec = (id: string, json: Body<typeof this.instance.exec.$post>) => unwrap(() => this.instance.exec.$post({ param: { id: segment(id) }, json }));
   logs = (id: string, lines = 100) => unwrap(() => this.instance.logs.$get({ param: { id: segment(id) }, query: { lines: String(lines) } }));

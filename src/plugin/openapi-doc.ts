@@ -19,7 +19,7 @@ const DESCRIPTION = [
   "**Request bodies** are JSON. Unknown fields are refused: a body with a field the schema does not declare is a 400 " +
     'naming it (`unknown field "target_sate"`), so a typo never silently falls back to a default. Bodies larger than ' +
     `${MAX_BODY_BYTES} bytes (1 MiB) are refused with 413 \`payload_too_large\`. The standby body is optional: ` +
-    "an empty one is `{}`; start, stop and restore take no body.",
+    "an empty one is `{}`; start, stop and restore take no options (no body, an empty one, or `{}`).",
   "",
   "**Query strings.** Unknown query parameters are ignored; every documented one is validated (400 naming it).",
   "",

@@ -22,8 +22,9 @@ const postRaw = (path: string, body: string | ReadableStream) =>
 describe("optional bodies", () => {
   test("an empty JSON body is {} on start, standby, restore and stop", async () => {
     const id = await svc.createInstance("empty-bodies");
-    for (const [action, state] of [["start", "Running"], ["standby", "Standby"], ["restore", "Running"], ["stop", "Stopped"]]) {
-      const res = await postRaw(`/instances/${id}/${action}`, action === "standby" ? " \n" : "");
+    const steps = [["start", "Running", ""], ["standby", "Standby", " \n"], ["restore", "Running", "{}"], ["stop", "Stopped", ""]];
+    for (const [action, state, body] of steps) {
+      const res = await postRaw(`/instances/${id}/${action}`, body!);
       expect({ action, status: res.status }).toEqual({ action, status: 200 });
       expect(((await res.json()) as { state: string }).state).toBe(state!);
     }

@@ -24,6 +24,7 @@ import {
   ForkInstanceSchema,
   InstanceSchema,
   LogsQuerySchema,
+  NoOptionsSchema,
   StandbySchema,
 } from "../schemas/instance.ts";
 import { instanceToWire } from "../wire/to-wire.ts";
@@ -89,15 +90,16 @@ const action = <N extends string, R extends object = object>(name: N, summary: s
     responses: { 200: jsonResponse(InstanceSchema, "The instance afterwards", instanceExample), ...errors(400, 404, 409, 501, 507) },
   });
 
-const start = action("start", "Start an instance", "Cold boots a Stopped instance and waits until it runs.");
-const stop = action("stop", "Stop an instance", "Powers the VM off: a graceful shutdown first, then the process is ended.");
+const noOptions = { body: jsonBody(NoOptionsSchema, {}, false) };
+const start = action("start", "Start an instance", "Cold boots a Stopped instance and waits until it runs.", noOptions);
+const stop = action("stop", "Stop an instance", "Powers the VM off: a graceful shutdown first, then the process is ended.", noOptions);
 const standby = action(
   "standby",
   "Put an instance in standby",
   "Saves the VM's memory and device state to disk and ends the VMM; restore resumes it where it was. The body is optional: it can ask for the saved memory to be compressed, now or after a delay.",
   { body: jsonBody(StandbySchema, requestExamples.standby, false) },
 );
-const restore = action("restore", "Restore a standby instance", "Resumes a Standby instance from its saved memory.");
+const restore = action("restore", "Restore a standby instance", "Resumes a Standby instance from its saved memory.", noOptions);
 
 const fork = createRoute({
   method: "post",

@@ -60,6 +60,10 @@ export const InstanceSchema = z
   })
   .openapi("Instance");
 
+/** start, stop and restore take no options: their body may be absent, empty or `{}`, and any field in it is
+ * unknown (a 400 naming it) rather than silently ignored. */
+export const NoOptionsSchema = z.object({}).strict().openapi("NoOptionsRequest");
+
 export const StandbySchema = z
   .object({
     compression: CompressionConfigSchema.optional(),
