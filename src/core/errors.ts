@@ -1,4 +1,5 @@
-import { HypervisorError, type HypervisorErrorKind } from "../hv/hypervisor.ts";
+import { inStep as hypervisorInStep, type HypervisorErrorKind } from "../hv/hypervisor.ts";
+import { PayloadError } from "../store/payload/record-file.ts";
 
 // Domain errors. Each kind maps to exactly one HTTP status + code in src/plugin/errors.ts; nothing else
 // decides statuses. The `code` override exists where the reference API uses a more specific wire code
@@ -10,9 +11,9 @@ export type DomainErrorKind =
   | "invalid_state" // 409: wrong state for the operation
   | "conflict" // 409: name/id taken, snapshot still referenced
   | "insufficient_resources" // 409
-  | "not_supported" // 501
   | "forbidden" // 403: a host path outside what clients may reach
   | "insufficient_storage" // 507: the data dir's file system cannot hold the result
+  | "not_supported" // 501
   | "internal"; // 500
 
 export class DomainError extends Error {
@@ -32,12 +33,12 @@ export const invalidRequest = (message: string, code?: string) => new DomainErro
 export const notFound = (message: string) => new DomainError("not_found", message);
 export const invalidState = (message: string, code?: string) => new DomainError("invalid_state", message, code);
 export const conflict = (message: string, code?: string) => new DomainError("conflict", message, code);
-export const notSupported = (message: string) => new DomainError("not_supported", message);
 export const insufficientResources = (message: string) => new DomainError("insufficient_resources", message);
 export const forbidden = (message: string) => new DomainError("forbidden", message);
 /** A measured shortage (bytes needed vs free). Its explicit code tells it from inStep's bare "disk is full". */
 export const insufficientStorage = (message: string, cause?: unknown) =>
   new DomainError("insufficient_storage", message, "insufficient_storage", { cause });
+export const notSupported = (message: string) => new DomainError("not_supported", message);
 export const internal = (message: string, cause?: unknown) => new DomainError("internal", message, undefined, { cause });
 
 const HYPERVISOR_ERROR_KINDS: Record<HypervisorErrorKind, DomainErrorKind> = {
@@ -53,17 +54,14 @@ export function inStep(step: string, err: unknown): DomainError {
   if (err instanceof DomainError) {
     return new DomainError(err.kind, `${step}: ${err.message}`, err.code, { cause: err });
   }
+  // A payload whose record is missing, damaged or too new cannot be acted on, as an incompatible one.
+  if (err instanceof PayloadError) return new DomainError("invalid_state", `${step}: ${err.message}`, undefined, { cause: err });
+  // hv's own step prefixing; what is not a VMM error (a file system one) comes back "failed", an internal error.
+  const stepped = hypervisorInStep(step, err);
   // A full disk is the host's state, not a fault of ours: 507 wherever it surfaces. Operations that know the size
   // they write check it up front and say more (core/service/disk-space.ts).
-  if (isNoSpace(err)) {
-    const message = err instanceof Error ? err.message : String(err);
-    return new DomainError("insufficient_storage", `${step}: ${message} (the data dir's disk is full)`, undefined, { cause: err });
-  }
-  if (err instanceof HypervisorError) {
-    return new DomainError(HYPERVISOR_ERROR_KINDS[err.kind], `${step}: ${err.message}`, undefined, { cause: err });
-  }
-  const message = err instanceof Error ? err.message : String(err);
-  return new DomainError("internal", `${step}: ${message}`, undefined, { cause: err });
+  if (isNoSpace(err)) return new DomainError("insufficient_storage", `${stepped.message} (the data dir's disk is full)`, undefined, { cause: err });
+  return new DomainError(HYPERVISOR_ERROR_KINDS[stepped.kind], stepped.message, undefined, { cause: err });
 }
 
 // QEMU 7.2's exec: migration writer is `cat > <file in the data dir>`: when that write fails QEMU only sees its

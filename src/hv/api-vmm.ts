@@ -3,10 +3,9 @@
 // presence is what "a VMM exists" means to the rest of snapvisor (GuestLayout.controlSocket). ApiVm is what the
 // drivers' running VMs share.
 import { existsSync, rmSync } from "node:fs";
-import { join } from "node:path";
 import { fillDurably } from "../fs/fill-durably.ts";
-import { HypervisorError, type HypervisorType, type RunningVm, type SavedVm, type VmState } from "./hypervisor.ts";
-import { readSavedVm, SNAPSHOT_RECORD, writeSavedVm } from "./saved-vm-record.ts";
+import { HypervisorError, type HypervisorType, type RunningVm, type SavedVm, type StoredVm, type VmState } from "./hypervisor.ts";
+import { verifySavedVm } from "./saved-vm-record.ts";
 import { UnixHttpClient } from "./unix-http.ts";
 import { vmmLogTail, type VmmProcess, type VmmSupervisor } from "./vmm-process.ts";
 
@@ -88,21 +87,21 @@ export interface AdoptSpec {
   pid: number;
   socket: string;
   baseUrl: string;
-  /** The launch record the driver wrote in the guest dir when the VMM started. */
-  launchRecord: string;
+  /** The launch record core kept for the guest dir when the VMM started. */
+  launched: StoredVm;
   type: HypervisorType;
 }
 
 /**
  * Takes over a VMM left running by an earlier server: only if `pid` still runs a command line naming the socket.
- * Its launch record says what it runs; without a readable one it could never be snapshotted, so it is ended.
+ * Its launch record says what it runs; without a valid one it could never be snapshotted, so it is ended.
  */
 export async function adoptApiVmm(supervisor: VmmSupervisor, spec: AdoptSpec): Promise<{ vmm: ApiVmm; launched: SavedVm } | null> {
   const proc = supervisor.adopt(spec.pid, (cmdline) => cmdline.includes(spec.socket));
   if (!proc) return null;
   const vmm = wrap(proc, spec.socket, spec.baseUrl);
   try {
-    return { vmm, launched: await readSavedVm(spec.launchRecord, spec.type) };
+    return { vmm, launched: verifySavedVm(spec.launched, spec.type) };
   } catch (err) {
     await proc.kill();
     throw err;
@@ -113,8 +112,8 @@ export async function adoptApiVmm(supervisor: VmmSupervisor, spec: AdoptSpec): P
 export abstract class ApiVm implements RunningVm {
   constructor(
     protected readonly vmm: ApiVmm,
-    /** What this VMM runs: becomes the snapshot's vm.json. */
-    private readonly launched: SavedVm,
+    /** What this VMM runs: what its snapshots record. */
+    readonly launched: SavedVm,
   ) {}
 
   get pid(): number {
@@ -133,10 +132,10 @@ export abstract class ApiVm implements RunningVm {
   /** Has the VMM write its snapshot files into `dir` (empty; the VM is paused). */
   protected abstract writeSnapshot(dir: string): Promise<void>;
 
-  /** The record goes last, once the VMM's files are on disk: its presence says the snapshot is complete. */
-  async snapshot(dir: string): Promise<void> {
+  /** Returns once the VMM's files are on disk. */
+  async snapshot(dir: string): Promise<SavedVm> {
     await fillDurably(dir, () => this.writeSnapshot(dir));
-    await writeSavedVm(join(dir, SNAPSHOT_RECORD), this.launched);
+    return this.launched;
   }
 
   async kill(): Promise<void> {

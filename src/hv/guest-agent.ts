@@ -5,7 +5,7 @@
 //   host -> guest  SVX <reqid> <timeout_s> <base64 script>\n        (timeout_s 0 = no limit)
 //   guest -> host  SVR <reqid> <exit_code> <base64 stdout> <base64 stderr>\n   ("-" for an empty field)
 //
-// The guest runs `sh -c "$script"`; a command killed by its timeout reports TIMED_OUT_EXIT_CODE. Lines that do
+// The guest runs the script with `sh`; a command killed by its timeout reports TIMED_OUT_EXIT_CODE. Lines that do
 // not start with `SVR ` (echo before the guest set raw mode, noise) and replies to other request ids (left over
 // from an abandoned request or an earlier connection) are ignored. We connect per request: after a snapshot
 // restore a new VMM serves a new socket while the guest loop continues, so no connection outlives a request.
@@ -19,8 +19,12 @@ import { WriteQueue } from "./write-queue.ts";
 export const AGENT_READY_TIMEOUT_MS = 30_000;
 /** Default limit for one command (enforced in the guest, which then reports TIMED_OUT_EXIT_CODE). */
 export const EXEC_TIMEOUT_MS = 60_000;
-/** Extra wait beyond a command's own limit: the guest needs time to kill it, encode its output and reply. */
-export const REPLY_GRACE_MS = 10_000;
+/**
+ * Extra wait beyond a command's own limit: the guest needs time to kill it, encode its output and reply. Short,
+ * because a caller's timeout_ms is a promise: a request is answered or failed within timeout_ms + this, time
+ * spent waiting for the channel included.
+ */
+export const REPLY_GRACE_MS = 2_000;
 /** How often the readiness handshake re-sends its no-op: requests sent before the guest opened the port are lost. */
 export const HANDSHAKE_INTERVAL_MS = 200;
 /** Pause between connection attempts while the socket is missing or refused. */
@@ -64,7 +68,15 @@ export async function execInGuest(
   const script = buildScript(command, options.env ?? {});
   const timeoutMs = options.timeoutMs ?? EXEC_TIMEOUT_MS;
   if (!(timeoutMs > 0)) throw new GuestAgentError(`timeoutMs must be positive, got ${timeoutMs}`);
-  return serialized(socketPath, () => runCommand(socketPath, script, timeoutMs, options.signal));
+  const waitMs = timeoutMs + REPLY_GRACE_MS;
+  const timedOut = () => new GuestAgentError(`command timed out: no reply from the agent at ${socketPath} within ${waitMs} ms`);
+  const deadline = performance.now() + waitMs;
+  const result = serialized(socketPath, () => runCommand(socketPath, script, timeoutMs, { deadline, timedOut }, options.signal));
+  // Also while queued behind another request: a caller never waits past its own limit.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(timedOut()), waitMs)));
+  result.catch(() => undefined);
+  return Promise.race([result, expired]).finally(() => clearTimeout(timer));
 }
 
 /**
@@ -78,8 +90,15 @@ export function waitForAgent(
   return serialized(socketPath, () => handshake(socketPath, options.timeoutMs ?? AGENT_READY_TIMEOUT_MS, options.signal));
 }
 
-async function runCommand(socketPath: string, script: string, timeoutMs: number, signal?: AbortSignal): Promise<ExecResult> {
+async function runCommand(
+  socketPath: string,
+  script: string,
+  timeoutMs: number,
+  limit: { deadline: number; timedOut: () => GuestAgentError },
+  signal?: AbortSignal,
+): Promise<ExecResult> {
   throwIfAborted(signal);
+  if (performance.now() >= limit.deadline) throw limit.timedOut(); // expired in the queue: never sent
   let channel: AgentChannel;
   try {
     channel = await AgentChannel.open(socketPath);
@@ -89,12 +108,9 @@ async function runCommand(socketPath: string, script: string, timeoutMs: number,
   try {
     const id = newRequestId();
     channel.send(requestLine(id, Math.ceil(timeoutMs / 1000), script));
-    const waitMs = timeoutMs + REPLY_GRACE_MS;
-    const outcome = await channel.nextReply((replyId) => replyId === id, waitMs, signal);
+    const outcome = await channel.nextReply((replyId) => replyId === id, limit.deadline - performance.now(), signal);
     if (outcome.kind === "closed") throw new GuestAgentError(`agent connection at ${socketPath} closed before the reply`);
-    if (outcome.kind === "timeout") {
-      throw new GuestAgentError(`command timed out: no reply from the agent at ${socketPath} within ${waitMs} ms`);
-    }
+    if (outcome.kind === "timeout") throw limit.timedOut();
     if (outcome.kind === "oversized") throw new GuestAgentError(oversizedMessage(socketPath));
     return outcome.reply;
   } finally {

@@ -51,7 +51,10 @@ export interface GuestLayout {
   serialLog: string;
 }
 
-/** Written next to the snapshot files by `snapshot()` and read back by `restore()`. */
+/**
+ * What a snapshot's files were written by. `snapshot()` returns it and core has the store record it beside the
+ * files (hv never reads or writes payload records); restore, fork and adoption get it back from core.
+ */
 export interface SavedVm {
   hypervisor: HypervisorType;
   /** VMM version that wrote the snapshot (restores across incompatible versions are refused). */
@@ -61,17 +64,30 @@ export interface SavedVm {
   detail?: Record<string, unknown>;
 }
 
+/** A SavedVm as read from a payload record, before the driver has checked it is one it can load. */
+export interface StoredVm {
+  hypervisor: string;
+  version: string;
+  config: unknown;
+  detail?: unknown;
+}
+
 export type VmState = "created" | "running" | "paused" | "shutdown";
 
 export interface RunningVm {
   readonly pid: number;
   /** Resolves when the VMM process is gone, with its exit code (null when killed by a signal or unknown). */
   readonly exited: Promise<number | null>;
+  /** What this VMM runs (core keeps it as the guest dir's launch record, for adoption). */
+  readonly launched: SavedVm;
   state(): Promise<VmState>;
   pause(): Promise<void>;
   resume(): Promise<void>;
-  /** Writes memory, device state and the SavedVm record into `dir` (pre-created, empty). VM must be paused. */
-  snapshot(dir: string): Promise<void>;
+  /**
+   * Writes memory and device state into `dir` (pre-created, empty), durably; VM must be paused. Returns what to
+   * record beside them (written last: the record's presence says the files are complete).
+   */
+  snapshot(dir: string): Promise<SavedVm>;
   /** Asks the guest to power off, waits up to `timeoutMs`, then kills the VMM. Never leaves a process behind. */
   shutdown(timeoutMs: number): Promise<void>;
   /** Ends the VMM process at once. */
@@ -99,17 +115,16 @@ export interface Hypervisor {
    * Starts a fresh VMM from the snapshot in `snapshotDir` (inside `req.dir`) and resumes it. The memory file is
    * only ever read: it may be hard-linked into other guests.
    */
-  restore(req: StartRequest & { snapshotDir: string }): Promise<RunningVm>;
-  /** Reads the SavedVm record of a snapshot dir and throws HypervisorError("incompatible") if this VMM cannot
-   * restore it. */
-  checkRestorable(snapshotDir: string): Promise<SavedVm>;
+  restore(req: StartRequest & { snapshotDir: string; saved: StoredVm }): Promise<RunningVm>;
+  /** Checks a snapshot's record; throws HypervisorError("incompatible") if this VMM cannot restore it. */
+  checkRestorable(saved: StoredVm): Promise<SavedVm>;
   /**
-   * Makes a copied snapshot dir usable from a new guest dir (paths inside saved configs). A no-op for drivers
-   * whose saved state holds no paths.
+   * Makes a copied snapshot dir usable from a new guest dir (paths inside the VMM's own saved files) and returns
+   * the record to keep for the copy (its paths moved too).
    */
-  prepareFork(snapshotDir: string, fromDir: string, toDir: string): Promise<void>;
-  /** Re-attaches to a VMM left running by an earlier server process; null when it is gone. */
-  attach(dir: string, pid: number): Promise<RunningVm | null>;
+  prepareFork(snapshotDir: string, saved: StoredVm, fromDir: string, toDir: string): Promise<SavedVm>;
+  /** Re-attaches to a VMM left running by an earlier server process, which runs `launched`; null when it is gone. */
+  attach(dir: string, pid: number, launched: StoredVm): Promise<RunningVm | null>;
 }
 
 export type HypervisorErrorKind =

@@ -5,9 +5,9 @@
 //   auth-token                         bearer token for TCP listeners (created on first TCP start)
 //   snapvisor.sock                     default API socket
 //   images/<image>/                    kernel, initrd, optional rootfs disk
-//   guests/<instanceId>/               disk overlay, vm.json, logs/serial.log, control + agent sockets,
-//     standby/                         memory + device state + saved VM config while in Standby
-//   snapshots/<snapshotId>/guest/      payload: copy of the guest dir at capture time
+//   guests/<instanceId>/               a payload dir (payload/layout.ts): disk, records, logs, sockets, standby/
+//   snapshots/<snapshotId>/            snapshot.json + guest/, a copy of the guest dir at capture time
+//   quarantine/<kind>-<id>-<time>/     payload dirs start-up could not read, moved aside (never deleted)
 //   tmp/<uuid>/                        staging for atomic creation (same filesystem as everything above)
 import { chmodSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -72,6 +72,10 @@ export class DataPaths {
   get tmpDir(): string {
     return join(this.root, "tmp");
   }
+  /** Payload dirs start-up could not read, moved aside for a human (never deleted). */
+  get quarantineDir(): string {
+    return join(this.root, "quarantine");
+  }
 
   image(name: string): string {
     return join(this.imagesDir, checked(name, isSafeName, "image name"));
@@ -86,19 +90,15 @@ export class DataPaths {
   snapshotGuest(id: string): string {
     return join(this.snapshot(id), "guest");
   }
+  /** Where a payload dir that could not be read goes: `<kind>-<name>-<time>`, any character outside [a-z0-9-] as `_`. */
+  quarantine(kind: "instance" | "snapshot", name: string, at: Date): string {
+    const time = at.toISOString().replace(/[-:.]/g, "").toLowerCase();
+    return join(this.quarantineDir, `${kind}-${name.replace(/[^a-z0-9-]/g, "_").slice(0, 64)}-${time}`);
+  }
   staging(token: string): string {
     return join(this.tmpDir, checked(token, (t) => /^[a-z0-9-]{1,64}$/.test(t), "staging token"));
   }
 }
-
-/** Inside a guest dir (or a snapshot payload, which is a copy of one). */
-export const GUEST_FILES = {
-  /** Instance VM config (JSON), written when the instance is created or its dir replaced. */
-  vmConfig: "vm.json",
-  /** Standby payload written by the hypervisor: memory, device state, saved VM record. */
-  standbyDir: "standby",
-  logsDir: "logs",
-} as const;
 
 export class UnsafePathError extends Error {
   override readonly name = "UnsafePathError";

@@ -5,11 +5,8 @@
 import { chmod, link, lstat, mkdir, readdir, readlink, symlink } from "node:fs/promises";
 import { join, normalize } from "node:path";
 import { sparseCopyFile } from "../fs/sparse-copy.ts";
-
-/** The top-level dir of runtime logs (serial console), which belongs to a running guest, not to its payload. */
-const LOGS_DIR = "logs";
-/** Suffixes of compression output still being written (reference §2.4). */
-const IN_FLIGHT_SUFFIXES = [".zst.tmp", ".lz4.tmp"];
+import { GUEST_FILES } from "./payload/layout.ts";
+import { isInFlightCompression } from "./payload/memory-forms.ts";
 
 export interface TreeCopyOptions {
   /** Extra exclusions by relative path ("a/b"); a skipped dir is skipped with its subtree. */
@@ -111,9 +108,10 @@ async function plan(
     const rel = relDir === "" ? name : join(relDir, name);
     const path = join(root, rel);
     const stat = await lstat(path);
-    if (skip(rel) || stat.isSocket() || IN_FLIGHT_SUFFIXES.some((suffix) => name.endsWith(suffix))) continue;
+    if (skip(rel) || stat.isSocket() || isInFlightCompression(name)) continue;
     if (stat.isDirectory()) {
-      if (rel === LOGS_DIR) continue;
+      // Runtime logs (serial console) belong to a running guest, not to its payload.
+      if (rel === GUEST_FILES.logsDir) continue;
       entries.push({ kind: "dir", rel, mode: stat.mode & 0o7777 });
       entries.push(...(await plan(root, rel, linkFiles, skip)));
     } else if (stat.isSymbolicLink()) {

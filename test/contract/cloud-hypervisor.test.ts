@@ -11,6 +11,7 @@ import { UnixHttpClient, VmmHttpError } from "../../src/hv/unix-http.ts";
 import { VmmSupervisor } from "../../src/hv/vmm-process.ts";
 import { cloudHypervisorSpec } from "./openapi-specs.ts";
 import { describeRealBinary, driverLifecycle, SHUTDOWN_TIMEOUT_MS, standbyInto, type LifecycleFacts } from "./driver-lifecycle.ts";
+import { checkRestorable, prepareFork, restoreFrom } from "../driver-payload.ts";
 import { callLine, fakeTarget, guestFixture, removeScratch, scratchDir } from "./vmm-targets.ts";
 
 const supervisor = new VmmSupervisor();
@@ -137,23 +138,23 @@ describe("cloud-hypervisor driver against the fake VMM process", () => {
     const fake = fakeTarget("cloud-hypervisor", root);
     const hv = driver(fake.command);
     const source = guestFixture(root, "src");
-    await standbyInto(await hv.start(source), source.dir);
+    await standbyInto(hv, await hv.start(source), source.dir);
 
     const forkDir = join(root, "fork");
     const unprepared = join(root, "fork-unprepared");
     cpSync(source.dir, forkDir, { recursive: true });
     cpSync(source.dir, unprepared, { recursive: true });
-    await hv.prepareFork(join(forkDir, "standby"), source.dir, forkDir);
+    await prepareFork(hv, join(forkDir, "standby"), source.dir, forkDir);
     rmSync(source.dir, { recursive: true });
 
     const configJson = readFileSync(join(forkDir, "standby/config.json"), "utf8");
     expect(configJson).not.toContain(source.dir);
     expect(JSON.parse(configJson).disks[0].path).toBe(join(forkDir, "disk.raw"));
-    const forked = await hv.restore({ dir: forkDir, config: source.config, snapshotDir: join(forkDir, "standby") });
+    const forked = await restoreFrom(hv, { dir: forkDir, config: source.config, snapshotDir: join(forkDir, "standby") });
     expect(await forked.state()).toBe("running");
     await forked.kill();
     // Without prepareFork the copy still names the removed source dir: CH cannot open the disk.
-    const failed = await hv.restore({ dir: unprepared, config: source.config, snapshotDir: join(unprepared, "standby") }).catch((e) => e);
+    const failed = await restoreFrom(hv, { dir: unprepared, config: source.config, snapshotDir: join(unprepared, "standby") }).catch((e) => e);
     expect(failed).toBeInstanceOf(VmmHttpError);
     expect(failed.message).toContain(`Failed to open disk image ${join(source.dir, "disk.raw")}`);
   });
@@ -161,16 +162,18 @@ describe("cloud-hypervisor driver against the fake VMM process", () => {
   test("a snapshot of another CH version is refused as incompatible before any process starts", async () => {
     const writer = fakeTarget("cloud-hypervisor", root, ["--fake-version", "53.0"]);
     const { dir, config } = guestFixture(root, "cross");
-    await standbyInto(await driver(writer.command).start({ dir, config }), dir);
+    const writerHv = driver(writer.command);
+    await standbyInto(writerHv, await writerHv.start({ dir, config }), dir);
 
     const reader = fakeTarget("cloud-hypervisor", root, ["--fake-version", "52.0"]);
     const hv = driver(reader.command);
-    const refused = await hv.checkRestorable(join(dir, "standby")).catch((e) => e);
+    const refused = await checkRestorable(hv, join(dir, "standby")).catch((e) => e);
     expect(refused).toMatchObject({ kind: "incompatible" });
     expect(refused.message).toContain("written by cloud-hypervisor 53.0; this host runs 52.0");
-    await expect(hv.restore({ dir, config, snapshotDir: join(dir, "standby") })).rejects.toMatchObject({ kind: "incompatible" });
+    await expect(restoreFrom(hv, { dir, config, snapshotDir: join(dir, "standby") })).rejects.toMatchObject({ kind: "incompatible" });
     expect(reader.calls()).toEqual([]);
-    await expect(hv.checkRestorable(root)).rejects.toMatchObject({ kind: "incompatible" });
+    // A dir without a record: nothing the store can hand to the driver.
+    await expect(checkRestorable(hv, root)).rejects.toMatchObject({ kind: "missing" });
   });
 
   test("attach adopts a VMM left by an earlier server process; a pid that is not that VMM is null", async () => {
@@ -179,8 +182,8 @@ describe("cloud-hypervisor driver against the fake VMM process", () => {
     const vm = await driver(fake.command).start({ dir, config });
     const later = new VmmSupervisor();
     const hv = new CloudHypervisorDriver({ command: fake.command, supervisor: later });
-    expect(await hv.attach(dir, process.pid)).toBeNull();
-    const adopted = await hv.attach(dir, vm.pid);
+    expect(await hv.attach(dir, process.pid, vm.launched)).toBeNull();
+    const adopted = await hv.attach(dir, vm.pid, vm.launched);
     expect(adopted?.pid).toBe(vm.pid);
     expect(await adopted!.state()).toBe("running");
     await adopted!.kill();

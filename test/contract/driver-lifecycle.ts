@@ -5,6 +5,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Hypervisor, RunningVm, VmConfig } from "../../src/hv/hypervisor.ts";
+import { checkRestorable, restoreFrom, snapshotRecorded } from "../driver-payload.ts";
 import { guestFixture, realTarget, type VmmName } from "./vmm-targets.ts";
 
 export const SHUTDOWN_TIMEOUT_MS = 5_000;
@@ -28,14 +29,14 @@ export async function driverLifecycle(hv: Hypervisor, facts: LifecycleFacts, dir
   expect(await first.state()).toBe("paused");
   const snapshotDir = join(dir, "standby");
   mkdirSync(snapshotDir);
-  await first.snapshot(snapshotDir);
+  await snapshotRecorded(hv, first, snapshotDir);
   expect(readdirSync(snapshotDir).sort()).toEqual(facts.snapshotFiles);
   expect(hv.memoryFile).toBe(facts.memoryFile);
   await first.shutdown(SHUTDOWN_TIMEOUT_MS);
   expect(existsSync(join(dir, facts.socket))).toBe(false);
 
-  expect(await hv.checkRestorable(snapshotDir)).toMatchObject({ hypervisor: facts.name, version: await hv.version(), config });
-  const second = await hv.restore({ dir, config, snapshotDir });
+  expect(await checkRestorable(hv, snapshotDir)).toMatchObject({ hypervisor: facts.name, version: await hv.version(), config });
+  const second = await restoreFrom(hv, { dir, config, snapshotDir });
   expect(second.pid).not.toBe(first.pid);
   expect(await second.state()).toBe("running");
   await facts.endRestored(second);
@@ -44,11 +45,11 @@ export async function driverLifecycle(hv: Hypervisor, facts: LifecycleFacts, dir
 }
 
 /** Pauses `vm`, snapshots it into `<dir>/standby` and ends it; returns that snapshot dir. */
-export async function standbyInto(vm: RunningVm, dir: string): Promise<string> {
+export async function standbyInto(hv: Hypervisor, vm: RunningVm, dir: string): Promise<string> {
   const snapshotDir = join(dir, "standby");
   await vm.pause();
   mkdirSync(snapshotDir);
-  await vm.snapshot(snapshotDir);
+  await snapshotRecorded(hv, vm, snapshotDir);
   await vm.kill();
   return snapshotDir;
 }

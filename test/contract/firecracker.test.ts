@@ -11,6 +11,7 @@ import { UnixHttpClient, VmmHttpError } from "../../src/hv/unix-http.ts";
 import { VmmSupervisor } from "../../src/hv/vmm-process.ts";
 import { firecrackerSpec } from "./openapi-specs.ts";
 import { describeRealBinary, driverLifecycle, SHUTDOWN_TIMEOUT_MS, standbyInto, type LifecycleFacts } from "./driver-lifecycle.ts";
+import { prepareFork, restoreFrom } from "../driver-payload.ts";
 import { callLine, fakeTarget, guestFixture, removeScratch, scratchDir } from "./vmm-targets.ts";
 
 const supervisor = new VmmSupervisor();
@@ -124,9 +125,9 @@ describe("firecracker driver against the fake VMM process", () => {
     const fake = fakeTarget("firecracker", root);
     const hv = driver(fake.command);
     const { dir, config } = guestFixture(root, "badload");
-    await standbyInto(await hv.start({ dir, config }), dir);
+    await standbyInto(hv, await hv.start({ dir, config }), dir);
     rmSync(join(dir, "disk.raw"));
-    const err = await hv.restore({ dir, config, snapshotDir: join(dir, "standby") }).catch((e) => e);
+    const err = await restoreFrom(hv, { dir, config, snapshotDir: join(dir, "standby") }).catch((e) => e);
     expect(err).toBeInstanceOf(VmmHttpError);
     expect(err.message).toContain("Load snapshot error");
     expect(existsSync(join(dir, FC_LAYOUT.controlSocket))).toBe(false);
@@ -136,12 +137,12 @@ describe("firecracker driver against the fake VMM process", () => {
     const fake = fakeTarget("firecracker", root);
     const hv = driver(fake.command);
     const source = guestFixture(root, "src");
-    await standbyInto(await hv.start(source), source.dir);
+    await standbyInto(hv, await hv.start(source), source.dir);
     const forkDir = join(root, "fork");
     cpSync(source.dir, forkDir, { recursive: true });
-    await hv.prepareFork(join(forkDir, "standby"), source.dir, forkDir);
+    await prepareFork(hv, join(forkDir, "standby"), source.dir, forkDir);
     rmSync(source.dir, { recursive: true });
-    const forked = await hv.restore({ dir: forkDir, config: source.config, snapshotDir: join(forkDir, "standby") });
+    const forked = await restoreFrom(hv, { dir: forkDir, config: source.config, snapshotDir: join(forkDir, "standby") });
     expect(await forked.state()).toBe("running");
     await forked.kill();
   });
@@ -151,24 +152,25 @@ describe("firecracker driver against the fake VMM process", () => {
     const hv = driver(fake.command);
     const source = guestFixture(root, "abs");
     const config = { ...source.config, disks: [{ path: join(source.dir, "disk.raw"), format: "raw" as const, readonly: false }] };
-    await standbyInto(await hv.start({ dir: source.dir, config }), source.dir);
-    await expect(hv.prepareFork(join(source.dir, "standby"), source.dir, join(root, "abs-fork"))).rejects.toMatchObject({ kind: "not_supported" });
+    await standbyInto(hv, await hv.start({ dir: source.dir, config }), source.dir);
+    await expect(prepareFork(hv, join(source.dir, "standby"), source.dir, join(root, "abs-fork"))).rejects.toMatchObject({ kind: "not_supported" });
   });
 
   test("snapshot formats: another major is incompatible before any process starts; an older minor loads", async () => {
     const writer = fakeTarget("firecracker", root, ["--fake-version", "1.16.1", "--fake-snapshot-format", "10.0.0"]);
     const { dir, config } = guestFixture(root, "formats");
-    await standbyInto(await driver(writer.command).start({ dir, config }), dir);
+    const writerHv = driver(writer.command);
+    await standbyInto(writerHv, await writerHv.start({ dir, config }), dir);
     expect(JSON.parse(readFileSync(join(dir, "standby/vm.json"), "utf8"))).toMatchObject({ version: "1.16.1", detail: { snapshotFormat: "10.0.0" } });
 
     const newer = fakeTarget("firecracker", root, ["--fake-version", "1.17.0", "--fake-snapshot-format", "11.0.0"]);
-    const refused = await driver(newer.command).restore({ dir, config, snapshotDir: join(dir, "standby") }).catch((e) => e);
+    const refused = await restoreFrom(driver(newer.command), { dir, config, snapshotDir: join(dir, "standby") }).catch((e) => e);
     expect(refused).toMatchObject({ kind: "incompatible" });
     expect(refused.message).toContain("snapshot format 10.0.0 (firecracker 1.16.1) cannot be loaded by firecracker 1.17.0");
     expect(newer.calls()).toEqual([]);
 
     const minor = fakeTarget("firecracker", root, ["--fake-version", "1.16.2", "--fake-snapshot-format", "10.1.0"]);
-    const restored = await driver(minor.command).restore({ dir, config, snapshotDir: join(dir, "standby") });
+    const restored = await restoreFrom(driver(minor.command), { dir, config, snapshotDir: join(dir, "standby") });
     expect(await restored.state()).toBe("running");
     await restored.kill();
   });
@@ -178,8 +180,8 @@ describe("firecracker driver against the fake VMM process", () => {
     const { dir, config } = guestFixture(root, "attach");
     const vm = await driver(fake.command).start({ dir, config });
     const hv = new FirecrackerDriver({ command: fake.command, supervisor: new VmmSupervisor() });
-    expect(await hv.attach(dir, process.pid)).toBeNull();
-    const adopted = await hv.attach(dir, vm.pid);
+    expect(await hv.attach(dir, process.pid, vm.launched)).toBeNull();
+    const adopted = await hv.attach(dir, vm.pid, vm.launched);
     expect(await adopted!.state()).toBe("running");
     await adopted!.kill();
     await vm.exited;

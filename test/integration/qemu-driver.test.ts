@@ -10,6 +10,8 @@ import { HypervisorError, type VmConfig } from "../../src/hv/hypervisor.ts";
 import { QemuDriver } from "../../src/hv/qemu/driver.ts";
 import type { QemuVm } from "../../src/hv/qemu/qemu-vm.ts";
 import { VmmSupervisor } from "../../src/hv/vmm-process.ts";
+import { readLaunchRecord } from "../../src/store/payload/vm-record.ts";
+import { checkRestorable, prepareFork, restoreFrom, snapshotRecorded } from "../driver-payload.ts";
 import { isContinuous, vmmProcesses } from "./guest.ts";
 
 const REPO_DIR = join(import.meta.dir, "../..");
@@ -102,12 +104,12 @@ describe("standby and restore", () => {
     mkdirSync(join(dir, "standby"));
     await elapsed("standbyPauseAndSnapshot", async () => {
       await vm.pause();
-      await vm.snapshot(join(dir, "standby"));
+      await snapshotRecorded(driver, vm, join(dir, "standby"));
     });
     expect(await vm.state()).toBe("paused");
     logAtSnapshot = serialLog(dir);
     const saved = JSON.parse(readFileSync(join(dir, "standby/vm.json"), "utf8"));
-    expect(saved).toMatchObject({ hypervisor: "qemu", version: await driver.version(), config, detail: { machine: "pc-q35-7.2", accel: "tcg" } });
+    expect(saved).toMatchObject({ format_version: 2, hypervisor: "qemu", version: await driver.version(), config, detail: { machine: "pc-q35-7.2", accel: "tcg" }, memory_file: "memory" });
     expect(statSync(join(dir, "standby/memory")).size).toBeGreaterThan(10 * MIB);
     memoryHash = Bun.hash(readFileSync(join(dir, "standby/memory")));
     // The fork below needs the disk as it was at snapshot time.
@@ -125,7 +127,7 @@ describe("standby and restore", () => {
   test("restore in a new process: the guest continues where it stopped", async () => {
     const freshSupervisor = new VmmSupervisor();
     const fresh = new QemuDriver({ supervisor: freshSupervisor });
-    vm = await elapsed("restore", () => fresh.restore({ dir, config, snapshotDir: join(dir, "standby") }));
+    vm = await elapsed("restore", () => restoreFrom(fresh, { dir, config, snapshotDir: join(dir, "standby") }));
     expect(await vm.state()).toBe("running");
     const before = ticks(logAtSnapshot);
     await waitForTick(dir, before.at(-1)! + 2);
@@ -150,8 +152,8 @@ describe("standby and restore", () => {
     mkdirSync(join(forkDir, "standby"));
     linkSync(join(dir, "standby/memory"), join(forkDir, "standby/memory"));
     copyFileSync(join(dir, "standby/vm.json"), join(forkDir, "standby/vm.json"));
-    await driver.prepareFork(join(forkDir, "standby"), dir, forkDir);
-    const fork = await driver.restore({ dir: forkDir, config, snapshotDir: join(forkDir, "standby") });
+    await prepareFork(driver, join(forkDir, "standby"), dir, forkDir);
+    const fork = await restoreFrom(driver, { dir: forkDir, config, snapshotDir: join(forkDir, "standby") });
     expect(await fork.state()).toBe("running");
     const last = ticks(logAtSnapshot).at(-1)!;
     await waitForTick(forkDir, last + 2);
@@ -175,7 +177,9 @@ describe("adoption, refusals and clean-up", () => {
     writeFileSync(
       script,
       `import { QemuDriver } from ${JSON.stringify(join(REPO_DIR, "src/hv/qemu/driver.ts"))};
+       import { writeLaunchRecord } from ${JSON.stringify(join(REPO_DIR, "src/store/payload/vm-record.ts"))};
        const vm = await new QemuDriver().start({ dir: ${JSON.stringify(dir)}, config: ${JSON.stringify(config)} });
+       await writeLaunchRecord(${JSON.stringify(dir)}, vm.launched, new Date());
        console.log(vm.pid);
        process.exit(0);`,
     );
@@ -184,9 +188,10 @@ describe("adoption, refusals and clean-up", () => {
     expect(await earlier.exited).toBe(0);
     expect(vmmProcesses(dir)).toEqual([pid]);
 
-    expect(await driver.attach(dir, process.pid)).toBeNull(); // alive, but not a VMM of this dir
-    expect(await driver.attach(join(root, "a"), pid)).toBeNull(); // a VMM, but of another dir
-    vm = (await driver.attach(dir, pid))!;
+    const launched = await readLaunchRecord(dir, "qemu");
+    expect(await driver.attach(dir, process.pid, launched)).toBeNull(); // alive, but not a VMM of this dir
+    expect(await driver.attach(join(root, "a"), pid, launched)).toBeNull(); // a VMM, but of another dir
+    vm = (await driver.attach(dir, pid, launched))!;
     expect(vm.pid).toBe(pid);
     expect(await vm.state()).toBe("running");
     await vm.pause();
@@ -196,7 +201,7 @@ describe("adoption, refusals and clean-up", () => {
     await vm.kill();
     expect(await vm.exited).toBeNull();
     expect(vmmProcesses(dir)).toEqual([]);
-    expect(await driver.attach(dir, pid)).toBeNull(); // gone
+    expect(await driver.attach(dir, pid, launched)).toBeNull(); // gone
   }, TEST_TIMEOUT_MS);
 
   test("a VM resumed after a snapshot runs on, disk writes included; shutdown ends it though it ignores ACPI", async () => {
@@ -224,20 +229,20 @@ describe("adoption, refusals and clean-up", () => {
     const write = (changes: object) => writeFileSync(join(snap, "vm.json"), JSON.stringify({ ...record, ...changes }));
 
     write({ version: "6.2.0", detail: { ...record.detail, machine: "pc-q35-6.2-gone" } });
-    const err = await hypervisorError(driver.checkRestorable(snap));
+    const err = await hypervisorError(checkRestorable(driver, snap));
     expect(err.kind).toBe("incompatible");
     expect(err.message).toBe(
       `snapshot was written by QEMU 6.2.0 with machine pc-q35-6.2-gone, which QEMU ${await driver.version()} cannot load`,
     );
     const restoreDir = guestDir("foreign-restore");
-    expect((await hypervisorError(driver.restore({ dir: restoreDir, config, snapshotDir: snap }))).kind).toBe("incompatible");
+    expect((await hypervisorError(restoreFrom(driver, { dir: restoreDir, config, snapshotDir: snap }))).kind).toBe("incompatible");
     expect(vmmProcesses(restoreDir)).toEqual([]);
 
     write({ version: "9.9.9" });
-    expect((await driver.checkRestorable(snap)).detail).toMatchObject({ machine: "pc-q35-7.2" });
+    expect((await checkRestorable(driver, snap)).detail).toMatchObject({ machine: "pc-q35-7.2" });
 
     write({ hypervisor: "firecracker" });
-    expect((await hypervisorError(driver.checkRestorable(snap))).kind).toBe("incompatible");
+    expect((await hypervisorError(checkRestorable(driver, snap))).kind).toBe("incompatible");
   });
 
   test("a QEMU that dies at start is reported with what it printed", async () => {

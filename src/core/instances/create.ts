@@ -4,7 +4,8 @@ import { truncate } from "node:fs/promises";
 import { join } from "node:path";
 import type { HypervisorType } from "../../hv/hypervisor.ts";
 import { commitDir, removeTree, stageDir } from "../../fs/atomic.ts";
-import { GUEST_FILES } from "../../store/paths.ts";
+import { allocatedSize } from "../../store/file-sizes.ts";
+import { GUEST_FILES } from "../../store/payload/layout.ts";
 import { sparseCopyFile } from "../../fs/sparse-copy.ts";
 import type { SnapshotPolicy } from "../compression/compression-policy.ts";
 import type { CoreContext } from "../service/context.ts";
@@ -14,7 +15,8 @@ import { storageError } from "../service/disk-space.ts";
 import { ensureFitsHost } from "../service/host-memory.ts";
 import { hypervisorFor } from "../service/hypervisor-lookup.ts";
 import { describeInstance, type InstanceView } from "./view.ts";
-import { INSTANCE_DISK, vmConfigFor, writeVmConfig } from "./vm-config.ts";
+import { INSTANCE_DISK, vmConfigFor, writeInstanceFiles } from "./vm-config.ts";
+import { newInstanceRow } from "./instance-row.ts";
 
 export const MIN_MEMORY_BYTES = 128 * 1024 * 1024;
 export const MAX_VCPUS = 64;
@@ -40,11 +42,11 @@ export async function createInstance(ctx: CoreContext, input: CreateInstanceInpu
   if (!Number.isInteger(input.vcpus) || input.vcpus < 1 || input.vcpus > MAX_VCPUS) {
     throw invalidRequest(`vcpus must be between 1 and ${MAX_VCPUS}, got ${input.vcpus}`);
   }
-  const hv = hypervisorFor(ctx, input.hypervisor);
-  const image = ctx.images.get(input.image);
   ensureFitsHost(ctx, input.memoryBytes);
   const hostCpus = ctx.host.cpus();
   if (input.vcpus > hostCpus) throw insufficientResources(`vcpus ${input.vcpus} exceeds the host's ${hostCpus} CPUs`);
+  const hv = hypervisorFor(ctx, input.hypervisor);
+  const image = ctx.images.get(input.image);
   if (!image) throw notFound(`image ${JSON.stringify(input.image)} not found`);
   if (ctx.instances.byName(input.name)) {
     throw invalidRequest(`instance name '${input.name}' already exists`, "already_exists");
@@ -53,8 +55,6 @@ export async function createInstance(ctx: CoreContext, input: CreateInstanceInpu
   if (input.overlayBytes < rootfsBytes) {
     throw invalidRequest(`overlay_size must be at least the image's disk size (${rootfsBytes} bytes), got ${input.overlayBytes}`);
   }
-
-  // 2. Build the guest dir in staging.
   // The overlay starts sparse, but a guest may fill all of it: it must fit the data dir's disk as it is now.
   const free = await ctx.host.freeBytes(ctx.paths.root);
   if (input.overlayBytes > free) {
@@ -62,31 +62,12 @@ export async function createInstance(ctx: CoreContext, input: CreateInstanceInpu
       `overlay_size ${describeBytes(input.overlayBytes)} exceeds the free space of the data dir ${ctx.paths.root}: ${describeBytes(free)} free`,
     );
   }
+
+  // 2. Build the guest dir in staging, its record naming the row committed below.
   const id = ctx.newId();
-  const staging = await stageDir(ctx.paths.tmpDir);
-  try {
-    await Bun.write(join(staging, GUEST_FILES.logsDir, ".keep"), "");
-    if (image.rootfs) {
-      const disk = join(staging, INSTANCE_DISK);
-      await sparseCopyFile(image.rootfs, disk);
-      // A bigger virtual disk than the image costs nothing: the tail is a hole.
-      await truncate(disk, input.overlayBytes);
-    }
-    await writeVmConfig(
-      staging,
-      vmConfigFor(image, { vcpus: input.vcpus, memoryBytes: input.memoryBytes, guestAgent: !input.skipGuestAgent }),
-    );
-    // 3. Rename into place, then commit the row.
-    await commitDir(staging, ctx.paths.guest(id));
-  } catch (err) {
-    await removeTree(staging);
-    const diskBytes = image.rootfs ? await allocatedSize(image.rootfs) : 0;
-    throw (await storageError(ctx, err, diskBytes, `instance ${input.name}'s disk`)) ?? inStep("create guest dir", err);
-  }
-  try {
-    ctx.instances.insert({
-      id,
-      name: input.name,
+  const row = newInstanceRow(
+    { id, name: input.name, createdAt: ctx.clock() },
+    {
       image: input.image,
       hypervisor: hv.type,
       hypervisorVersion: null,
@@ -98,13 +79,28 @@ export async function createInstance(ctx: CoreContext, input: CreateInstanceInpu
       snapshotPolicy: input.snapshotPolicy ?? null,
       // A hypervisor with no agent channel on this host cannot pass the readiness gate: it runs without one.
       skipGuestAgent: input.skipGuestAgent || hv.layout().agentSocket === undefined,
-      pid: null,
-      rowState: "ready",
-      stateError: null,
-      createdAt: ctx.clock(),
-      startedAt: null,
-      stoppedAt: null,
-    });
+    },
+  );
+  const staging = await stageDir(ctx.paths.tmpDir);
+  try {
+    await Bun.write(join(staging, GUEST_FILES.logsDir, ".keep"), "");
+    if (image.rootfs) {
+      const disk = join(staging, INSTANCE_DISK);
+      await sparseCopyFile(image.rootfs, disk);
+      // A bigger virtual disk than the image costs nothing: the tail is a hole.
+      await truncate(disk, input.overlayBytes);
+    }
+    const config = vmConfigFor(image, { vcpus: input.vcpus, memoryBytes: input.memoryBytes, guestAgent: !input.skipGuestAgent });
+    await writeInstanceFiles(staging, config, row, null);
+    // 3. Rename into place, then commit the row.
+    await commitDir(staging, ctx.paths.guest(id));
+  } catch (err) {
+    await removeTree(staging);
+    const diskBytes = image.rootfs ? await allocatedSize(image.rootfs) : 0;
+    throw (await storageError(ctx, err, diskBytes, `instance ${input.name}'s disk`)) ?? inStep("create guest dir", err);
+  }
+  try {
+    ctx.instances.insert(row);
   } catch (err) {
     await removeTree(ctx.paths.guest(id));
     // Two creates raced on one name: the unique index decided.

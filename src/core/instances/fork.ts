@@ -5,12 +5,14 @@
 import { join } from "node:path";
 import type { Hypervisor } from "../../hv/hypervisor.ts";
 import { commitDir, removeTree, stageDir } from "../../fs/atomic.ts";
-import { GUEST_FILES } from "../../store/payload/layout.ts";
+import { GUEST_FILES, standbyPath } from "../../store/payload/layout.ts";
 import type { StoredMetadata } from "../../store/schema.ts";
 import { standbyPlan } from "../compression/compression-policy.ts";
 import { runLocked, type CoreContext } from "../service/context.ts";
 import { DomainError, conflict, inStep, invalidRequest, invalidState } from "../errors.ts";
 import { copyGuestDir } from "./guest-copy.ts";
+import { rebaseStandbyForFork } from "./vm-records.ts";
+import { readVmConfig, writeInstanceFiles } from "./vm-config.ts";
 import { getImage } from "../images/images.ts";
 import { assertCapturable, captureLive } from "./capture-live.ts";
 import { deleteInstance } from "./delete.ts";
@@ -110,7 +112,7 @@ async function stageFork(
   const bytes = await guestCopyBytes(from);
   await ensureFreeSpace(ctx, bytes, "fork");
   await mapNoSpace(ctx, bytes, "fork", () => copyGuestDir(hv, from, staging, "fork"));
-  if (hasStandbyFiles(staging)) await hv.prepareFork(join(staging, GUEST_FILES.standbyDir), savedIn, forkDir);
+  if (hasStandbyFiles(staging)) await rebaseStandbyForFork(hv, standbyPath(staging), savedIn, forkDir);
 }
 
 interface ForkRecord {
@@ -132,6 +134,8 @@ async function materializeFork(ctx: CoreContext, record: ForkRecord, stage: (sta
   const dir = guestDir(ctx, forkId);
   try {
     await stage(staging, dir);
+    // The copied record names the source: the fork's names the fork (and its snapshot, for ref_count).
+    await writeInstanceFiles(staging, await readVmConfig(staging), row, record.snapshotId ?? null);
     await commitDir(staging, dir);
   } catch (err) {
     await removeTree(staging);

@@ -11,6 +11,8 @@ import { awaitGuestReady } from "./readiness.ts";
 import { enterStandby } from "./standby.ts";
 import { isLive } from "./state-machine.ts";
 import { readVmConfig } from "./vm-config.ts";
+import { trackLaunched } from "./vm-records.ts";
+import { readSavedVm } from "../../store/payload/vm-record.ts";
 
 export async function restoreInstance(ctx: CoreContext, ref: string): Promise<InstanceView> {
   const { id } = resolveInstance(ctx, ref);
@@ -30,10 +32,12 @@ export async function resumeFromStandby(ctx: CoreContext, id: string, operation:
   const dir = guestDir(ctx, id);
   const snapshotDir = standbyDir(ctx, id);
   await ctx.compression.takeRawMemory({ kind: "instance", id }, snapshotDir, hv, operation);
-  const vm = await hv.restore({ dir, config: await readVmConfig(dir), snapshotDir }).catch((err) => {
-    throw inStep("restore VMM", err);
-  });
-  ctx.vms.track(id, vm, false);
+  const vm = await readSavedVm(snapshotDir)
+    .then(async (saved) => hv.restore({ dir, config: await readVmConfig(dir), snapshotDir, saved }))
+    .catch((err) => {
+      throw inStep("restore VMM", err);
+    });
+  await trackLaunched(ctx, id, dir, vm);
   ctx.instances.update(id, { pid: vm.pid, hypervisorVersion: await hv.version(), stoppedAt: null });
   try {
     await awaitGuestReady(ctx, row, hv);

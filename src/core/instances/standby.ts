@@ -9,6 +9,7 @@ import { ensureFreeSpace, storageError } from "../service/disk-space.ts";
 import { hypervisorFor, requireCapabilities } from "../service/hypervisor-lookup.ts";
 import { describeInstance, loadInstance, resolveInstance, standbyDir, type InstanceView } from "./view.ts";
 import { assertTransition } from "./state-machine.ts";
+import { recordStandby } from "./vm-records.ts";
 
 export interface StandbyOptions {
   compression?: CompressionConfig;
@@ -49,7 +50,7 @@ export async function enterStandby(ctx: CoreContext, id: string): Promise<void> 
   try {
     await removeTree(dir);
     await mkdir(dir, { recursive: true });
-    await live.vm.snapshot(dir);
+    await recordStandby(ctx, hypervisorFor(ctx, row.hypervisor), dir, await live.vm.snapshot(dir));
   } catch (err) {
     await removeTree(dir);
     await live.vm.resume().catch((resumeErr) => ctx.logger.error("resume after failed snapshot", { instance: id, error: String(resumeErr) }));

@@ -7,6 +7,7 @@ import { describeInstance, guestDir, loadInstance, resolveInstance, type Instanc
 import { awaitGuestReady } from "./readiness.ts";
 import { assertTransition, isLive } from "./state-machine.ts";
 import { readVmConfig } from "./vm-config.ts";
+import { trackLaunched } from "./vm-records.ts";
 
 export async function startInstance(ctx: CoreContext, ref: string): Promise<InstanceView> {
   const { id } = resolveInstance(ctx, ref);
@@ -21,13 +22,13 @@ export async function startInstance(ctx: CoreContext, ref: string): Promise<Inst
 /** Boots a Stopped instance (caller holds its lock). A boot that never becomes ready leaves no VMM behind. */
 export async function bootInstance(ctx: CoreContext, id: string): Promise<InstanceView> {
   const row = ctx.instances.get(id)!;
-  const hv = hypervisorFor(ctx, row.hypervisor);
   ensureMemoryAvailable(ctx, row.memoryBytes, `booting ${row.name}`);
+  const hv = hypervisorFor(ctx, row.hypervisor);
   const dir = guestDir(ctx, id);
   const vm = await hv.start({ dir, config: await readVmConfig(dir) }).catch((err) => {
     throw inStep("start VMM", err);
   });
-  ctx.vms.track(id, vm, false);
+  await trackLaunched(ctx, id, dir, vm);
   ctx.instances.update(id, { pid: vm.pid, startedAt: ctx.clock(), stoppedAt: null, hypervisorVersion: await hv.version() });
   try {
     await awaitGuestReady(ctx, row, hv);

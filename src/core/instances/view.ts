@@ -65,7 +65,8 @@ export async function instanceState(ctx: CoreContext, row: InstanceRow): Promise
       return { state: "Unknown", error: err instanceof Error ? err.message : String(err) };
     }
   }
-  return { state: hasStandbyFiles(guestDir(ctx, row.id)) ? "Standby" : "Stopped", error: null };
+  // A VMM ended at start-up because its guest never answered leaves its reason here until the next ready start.
+  return { state: hasStandbyFiles(guestDir(ctx, row.id)) ? "Standby" : "Stopped", error: row.stateError };
 }
 
 export async function describeInstance(ctx: CoreContext, row: InstanceRow): Promise<InstanceView> {

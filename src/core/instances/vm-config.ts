@@ -1,11 +1,10 @@
-// The VM's virtual hardware, kept as `vm.json` in the guest dir so that it travels with every snapshot payload:
-// restoring a snapshot reverts the hardware with the files, and a fork gets the same machine in a new dir.
-import { join } from "node:path";
+// The VM's virtual hardware, kept in the guest dir's instance record (store/payload) so that it travels with every
+// snapshot payload: restoring a snapshot reverts the hardware with the files, and a fork gets the same machine in
+// a new dir. The record also names the instance, so a lost index can be rebuilt from the dir.
 import type { VmConfig } from "../../hv/hypervisor.ts";
-import { writeFileAtomic } from "../../fs/atomic.ts";
-import { GUEST_FILES } from "../../store/paths.ts";
-import type { ImageRow } from "../../store/schema.ts";
-import { internal } from "../errors.ts";
+import { identityOf, readInstanceRecord, writeInstanceRecord } from "../../store/payload/instance-record.ts";
+import type { ImageRow, InstanceRow } from "../../store/schema.ts";
+import { inStep } from "../errors.ts";
 
 /** The per-instance writable disk, a sparse copy of the image's rootfs. */
 export const INSTANCE_DISK = "disk.raw";
@@ -22,15 +21,16 @@ export function vmConfigFor(image: ImageRow, opts: { vcpus: number; memoryBytes:
   };
 }
 
+/** The record keeps the VmConfig core wrote, whichever format version; drivers check what they load. */
 export async function readVmConfig(dir: string): Promise<VmConfig> {
-  const file = join(dir, GUEST_FILES.vmConfig);
   try {
-    return (await Bun.file(file).json()) as VmConfig;
+    return (await readInstanceRecord(dir)).config as unknown as VmConfig;
   } catch (err) {
-    throw internal(`read VM config ${file}`, err);
+    throw inStep("read VM config", err);
   }
 }
 
-export async function writeVmConfig(dir: string, config: VmConfig): Promise<void> {
-  await writeFileAtomic(join(dir, GUEST_FILES.vmConfig), `${JSON.stringify(config, null, 2)}\n`);
+/** Writes the instance record of the guest dir `dir` (or of a staging dir that becomes it). */
+export async function writeInstanceFiles(dir: string, config: VmConfig, row: InstanceRow, forkOfSnapshot: string | null): Promise<void> {
+  await writeInstanceRecord(dir, config, identityOf(row, forkOfSnapshot));
 }

@@ -34,9 +34,13 @@ export class VmRegistry {
     });
   }
 
+  /** The guest agent answered: a state error left by an earlier failed adoption no longer holds. */
   markReady(id: string): void {
     const entry = this.live.get(id);
-    if (entry) entry.ready = true;
+    if (!entry) return;
+    entry.ready = true;
+    const row = this.instances.get(id);
+    if (row?.rowState === "ready" && row.stateError !== null) this.instances.update(id, { stateError: null });
   }
 
   /** Forgets the VMM before an operation ends it on purpose (the operation records the outcome itself). */

@@ -1,13 +1,14 @@
 // Start-up reconciliation (product.md §2): after a crash the index and the payload files must not disagree in a
-// way a user can see. Restores that swapped their guest dir finish, half-deleted rows finish deleting, rows without payload become `error`, payload without a
-// row and staging leftovers are removed, and VMMs left running by the previous process are adopted again.
+// way a user can see. In order: restores that swapped their guest dir finish; staging leftovers go; half-deleted
+// rows finish deleting; rows without payload become `error`; payload dirs without a row are indexed again from
+// their records, or quarantined (payload-reindex.ts); every VMM of the data dir is adopted or ended, and no
+// instance is left in a transitional state (vmm-adoption.ts).
 import { existsSync } from "node:fs";
-import { readdir } from "node:fs/promises";
-import { join } from "node:path";
 import { removeTree } from "../../fs/atomic.ts";
 import type { CoreContext } from "./context.ts";
-import { hypervisorFor } from "./hypervisor-lookup.ts";
 import { finishInterruptedRestores } from "../snapshots/restore.ts";
+import { reindexPayloads } from "./payload-reindex.ts";
+import { adoptOrEndVmms } from "./vmm-adoption.ts";
 
 export async function reconcileAtStartup(ctx: CoreContext): Promise<void> {
   await finishInterruptedRestores(ctx);
@@ -21,11 +22,7 @@ export async function reconcileAtStartup(ctx: CoreContext): Promise<void> {
       continue;
     }
     instanceIds.add(row.id);
-    if (!existsSync(dir)) {
-      ctx.instances.update(row.id, { rowState: "error", stateError: `guest dir ${dir} is missing`, pid: null });
-      continue;
-    }
-    if (row.pid !== null) await adopt(ctx, row.id, row.hypervisor, dir, row.pid);
+    if (!existsSync(dir)) ctx.instances.update(row.id, { rowState: "error", stateError: `guest dir ${dir} is missing`, pid: null });
   }
   const snapshotIds = new Set<string>();
   for (const row of ctx.snapshots.all()) {
@@ -44,30 +41,6 @@ export async function reconcileAtStartup(ctx: CoreContext): Promise<void> {
       ctx.snapshots.update(row.id, { compressionState: "none", compression: null });
     }
   }
-  await removeOrphans(ctx.paths.guestsDir, instanceIds, ctx);
-  await removeOrphans(ctx.paths.snapshotsDir, snapshotIds, ctx);
-}
-
-async function adopt(ctx: CoreContext, id: string, type: string, dir: string, pid: number): Promise<void> {
-  try {
-    const vm = await hypervisorFor(ctx, type).attach(dir, pid);
-    if (vm) {
-      ctx.vms.track(id, vm, true);
-      ctx.logger.info("adopted running VMM", { instance: id, pid });
-      return;
-    }
-  } catch (err) {
-    ctx.logger.warn("could not adopt VMM", { instance: id, pid, error: String(err) });
-  }
-  ctx.instances.update(id, { pid: null, stoppedAt: ctx.clock() });
-}
-
-/** Payload dirs whose row never committed (a crash between rename and insert) or is gone. */
-async function removeOrphans(root: string, known: Set<string>, ctx: CoreContext): Promise<void> {
-  const entries = await readdir(root).catch(() => [] as string[]);
-  for (const name of entries) {
-    if (known.has(name)) continue;
-    ctx.logger.warn("removing payload without a row", { path: join(root, name) });
-    await removeTree(join(root, name));
-  }
+  await reindexPayloads(ctx, instanceIds, snapshotIds);
+  await adoptOrEndVmms(ctx);
 }

@@ -13,6 +13,7 @@ import { invalidRequest, invalidState } from "../errors.ts";
 import { copyGuestDir } from "../instances/guest-copy.ts";
 import { getImage } from "../images/images.ts";
 import { bootInstance } from "../instances/start.ts";
+import { readVmConfig, writeInstanceFiles } from "../instances/vm-config.ts";
 import { describeInstance, guestDir, loadInstance, resolveInstance, type InstanceView } from "../instances/view.ts";
 import { resumeFromStandby } from "../instances/restore.ts";
 import { ensureMemoryAvailable } from "../service/host-memory.ts";
@@ -54,6 +55,9 @@ export async function restoreSnapshot(ctx: CoreContext, ref: string, snapshotId:
         const fresh = join(staging, "guest");
         await copyGuestDir(hv, ctx.paths.snapshotGuest(snapshotId), fresh, "restore");
         if (target === "Stopped") await removeTree(join(fresh, GUEST_FILES.standbyDir));
+        // The copy's record is the instance at capture time: identity stays, the hypervisor may change, and a
+        // restored instance is no longer a fork (applyRestore below says the same to the index).
+        await writeInstanceFiles(fresh, await readVmConfig(fresh), { ...ctx.instances.get(id)!, ...stored, hypervisor: hv.type }, null);
         const intent: RestoreIntent = { instanceId: id, snapshotId, hypervisor: hv.type, guestInode: (await stat(fresh)).ino };
         await writeFileAtomic(join(staging, RESTORE_INTENT), JSON.stringify(intent));
         // An instance that lost its guest dir (state error) gets one back.

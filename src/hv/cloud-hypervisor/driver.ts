@@ -1,6 +1,6 @@
 // Cloud Hypervisor driver: one `cloud-hypervisor --api-socket <dir>/ch.sock` process per VM, driven over its HTTP
 // API (hypervisor-apis.md §1). Cold boot is vm.create + vm.boot; a snapshot is vm.snapshot into a pre-created
-// dir (CH writes config.json, state.json, memory-ranges, we add vm.json); a restore is vm.restore on a fresh
+// dir (CH writes config.json, state.json, memory-ranges; core records vm.json beside them); a restore is vm.restore on a fresh
 // process, which rebuilds the devices from the snapshot's config.json, then a resume.
 //
 // Guest agent: the default guest runs its agent on a second UART (ttyS1); CH has one UART (ttyS0, our serial
@@ -16,10 +16,11 @@ import {
   type RunningVm,
   type SavedVm,
   type StartRequest,
+  type StoredVm,
   type VmConfig,
   type VmState,
 } from "../hypervisor.ts";
-import { readSavedVm, SNAPSHOT_RECORD, writeSavedVm } from "../saved-vm-record.ts";
+import { verifySavedVm } from "../saved-vm-record.ts";
 import { MEMORY_TRANSFER_TIMEOUT_MS } from "../unix-http.ts";
 import { askBinary, once } from "../vmm-binary.ts";
 import { writeFileAtomic } from "../../fs/atomic.ts";
@@ -31,8 +32,6 @@ export const CH_LAYOUT: GuestLayout = { controlSocket: "ch.sock", serialLog: "lo
 export const CH_MEMORY_FILE = "memory-ranges";
 /** The snapshot's VmConfig as CH wrote it; restore builds the VM from it. */
 export const CH_SNAPSHOT_CONFIG = "config.json";
-/** In the guest dir: version and config of the VMM running there (read back by attach). */
-export const CH_LAUNCH_RECORD = "ch-vm.json";
 const API_BASE_URL = "http://localhost/api/v1";
 /** How often shutdown checks whether the guest has powered off. */
 export const POWEROFF_POLL_MS = 100;
@@ -71,12 +70,12 @@ export class CloudHypervisorDriver implements Hypervisor {
     return bringUp(vmm, async () => {
       await vmm.api.request("PUT", "/vm.create", chVmConfig(req.config, req.dir, CH_LAYOUT.serialLog));
       await vmm.api.request("PUT", "/vm.boot");
-      return await this.running(vmm, req.dir, version.text, req.config);
+      return new ChVm(vmm, this.launched(version.text, req.config));
     });
   }
 
-  async restore(req: StartRequest & { snapshotDir: string }): Promise<RunningVm> {
-    await this.checkRestorable(req.snapshotDir);
+  async restore(req: StartRequest & { snapshotDir: string; saved: StoredVm }): Promise<RunningVm> {
+    await this.checkRestorable(req.saved);
     const version = await this.binaryVersion();
     const vmm = await this.launch(req.dir);
     return bringUp(vmm, async () => {
@@ -90,19 +89,19 @@ export class CloudHypervisorDriver implements Hypervisor {
       );
       // Before v52 `resume` does not exist (CH drops it silently), so the VM is still paused; check either way.
       if (!autoResume || (await infoState(vmm)) === "paused") await vmm.api.request("PUT", "/vm.resume");
-      return await this.running(vmm, req.dir, version.text, req.config);
+      return new ChVm(vmm, this.launched(version.text, req.config));
     });
   }
 
-  async checkRestorable(snapshotDir: string): Promise<SavedVm> {
-    const saved = await readSavedVm(join(snapshotDir, SNAPSHOT_RECORD), this.type);
+  async checkRestorable(stored: StoredVm): Promise<SavedVm> {
+    const saved = verifySavedVm(stored, this.type);
     const refusal = restoreRefusal(saved.version, await this.binaryVersion());
     if (refusal) throw new HypervisorError("incompatible", refusal);
     return saved;
   }
 
-  /** Moves every path under `fromDir` in the snapshot's config.json (and our record) to `toDir`. */
-  async prepareFork(snapshotDir: string, fromDir: string, toDir: string): Promise<void> {
+  /** Moves every path under `fromDir` in the snapshot's config.json (and in the record) to `toDir`. */
+  async prepareFork(snapshotDir: string, stored: StoredVm, fromDir: string, toDir: string): Promise<SavedVm> {
     const configPath = join(snapshotDir, CH_SNAPSHOT_CONFIG);
     let config: unknown;
     try {
@@ -110,14 +109,14 @@ export class CloudHypervisorDriver implements Hypervisor {
     } catch (err) {
       throw new HypervisorError("failed", `read ${configPath}: ${(err as Error).message}`, { cause: err });
     }
-    const saved = await readSavedVm(join(snapshotDir, SNAPSHOT_RECORD), this.type);
+    const saved = verifySavedVm(stored, this.type);
     await writeFileAtomic(configPath, JSON.stringify(rebaseChConfig(config, fromDir, toDir)));
-    await writeSavedVm(join(snapshotDir, SNAPSHOT_RECORD), { ...saved, config: rebaseChConfig(saved.config, fromDir, toDir) as VmConfig });
+    return { ...saved, config: rebaseChConfig(saved.config, fromDir, toDir) as VmConfig };
   }
 
-  async attach(dir: string, pid: number): Promise<RunningVm | null> {
+  async attach(dir: string, pid: number, launched: StoredVm): Promise<RunningVm | null> {
     const socket = join(dir, CH_LAYOUT.controlSocket);
-    const found = await adoptApiVmm(this.opts.supervisor, { pid, socket, baseUrl: API_BASE_URL, launchRecord: join(dir, CH_LAUNCH_RECORD), type: this.type });
+    const found = await adoptApiVmm(this.opts.supervisor, { pid, socket, baseUrl: API_BASE_URL, launched, type: this.type });
     return found && new ChVm(found.vmm, found.launched);
   }
 
@@ -133,10 +132,8 @@ export class CloudHypervisorDriver implements Hypervisor {
     });
   }
 
-  private async running(vmm: ApiVmm, dir: string, version: string, config: VmConfig): Promise<RunningVm> {
-    const launched: SavedVm = { hypervisor: this.type, version, config };
-    await writeSavedVm(join(dir, CH_LAUNCH_RECORD), launched);
-    return new ChVm(vmm, launched);
+  private launched(version: string, config: VmConfig): SavedVm {
+    return { hypervisor: this.type, version, config };
   }
 }
 

@@ -1,6 +1,6 @@
 // Firecracker driver: one `firecracker --api-sock <dir>/fc.sock` process per VM, cwd = the guest dir, driven over
 // its HTTP API (hypervisor-apis.md §2). Cold boot is the pre-boot PUTs + InstanceStart; a snapshot is a Full
-// /snapshot/create into a pre-created dir (`state` + `memory`, we add vm.json); a restore is /snapshot/load with a
+// /snapshot/create into a pre-created dir (`state` + `memory`; core records vm.json beside them); a restore is /snapshot/load with a
 // File memory backend on a fresh process, then a resume. Firecracker rejects unknown fields, so every body holds
 // only fields of the oldest release we talk to; it has no API to end itself, so the process is stopped by signal.
 //
@@ -18,10 +18,11 @@ import {
   type RunningVm,
   type SavedVm,
   type StartRequest,
+  type StoredVm,
   type VmConfig,
   type VmState,
 } from "../hypervisor.ts";
-import { readSavedVm, SNAPSHOT_RECORD, writeSavedVm } from "../saved-vm-record.ts";
+import { verifySavedVm } from "../saved-vm-record.ts";
 import { MEMORY_TRANSFER_TIMEOUT_MS } from "../unix-http.ts";
 import { askBinary, once } from "../vmm-binary.ts";
 import { VMM_LOG } from "../vmm-process.ts";
@@ -35,8 +36,6 @@ export const FC_MEMORY_FILE = "memory";
 export const FC_STATE_FILE = "state";
 /** Firecracker's own log (`--log-path`; the file must exist before it starts). */
 export const FC_LOG = "logs/firecracker.log";
-/** In the guest dir: version and config of the VMM running there (read back by attach). */
-export const FC_LAUNCH_RECORD = "fc-vm.json";
 const API_BASE_URL = "http://localhost";
 
 /** `GET /` states → ours. */
@@ -81,12 +80,12 @@ export class FirecrackerDriver implements Hypervisor {
     return bringUp(vmm, async () => {
       for (const r of requests) await vmm.api.request(r.method, r.path, r.body);
       await vmm.api.request("PUT", "/actions", { action_type: "InstanceStart" });
-      return await this.running(vmm, req.dir, host, req.config);
+      return new FcVm(vmm, this.launched(host, req.config));
     });
   }
 
-  async restore(req: StartRequest & { snapshotDir: string }): Promise<RunningVm> {
-    await this.checkRestorable(req.snapshotDir);
+  async restore(req: StartRequest & { snapshotDir: string; saved: StoredVm }): Promise<RunningVm> {
+    await this.checkRestorable(req.saved);
     const host = await this.host();
     const vmm = await this.launch(req.dir);
     // A failed load leaves Firecracker unusable (§2.7): bringUp ends the process.
@@ -103,12 +102,12 @@ export class FirecrackerDriver implements Hypervisor {
         MEMORY_TRANSFER_TIMEOUT_MS,
       );
       await vmm.api.request("PATCH", "/vm", { state: "Resumed" });
-      return await this.running(vmm, req.dir, host, req.config);
+      return new FcVm(vmm, this.launched(host, req.config));
     });
   }
 
-  async checkRestorable(snapshotDir: string): Promise<SavedVm> {
-    const saved = await readSavedVm(join(snapshotDir, SNAPSHOT_RECORD), this.type);
+  async checkRestorable(stored: StoredVm): Promise<SavedVm> {
+    const saved = verifySavedVm(stored, this.type);
     const detail = saved.detail as Partial<FcDetail> | undefined;
     const refusal = restoreRefusal(saved.version, detail?.snapshotFormat, await this.host());
     if (refusal) throw new HypervisorError("incompatible", refusal);
@@ -120,19 +119,20 @@ export class FirecrackerDriver implements Hypervisor {
    * dir. A drive given by an absolute path inside the old guest dir would still point there (Firecracker has no
    * drive override), so such a snapshot cannot be forked.
    */
-  async prepareFork(snapshotDir: string, fromDir: string): Promise<void> {
-    const saved = await readSavedVm(join(snapshotDir, SNAPSHOT_RECORD), this.type);
+  async prepareFork(_snapshotDir: string, stored: StoredVm, fromDir: string): Promise<SavedVm> {
+    const saved = verifySavedVm(stored, this.type);
     for (const disk of saved.config.disks) {
       const inside = isAbsolute(disk.path) ? relative(fromDir, disk.path) : "..";
       if (inside !== ".." && !inside.startsWith("../") && !isAbsolute(inside)) {
         throw new HypervisorError("not_supported", `firecracker cannot fork a snapshot whose drive ${disk.path} is an absolute path inside the source guest dir`);
       }
     }
+    return saved;
   }
 
-  async attach(dir: string, pid: number): Promise<RunningVm | null> {
+  async attach(dir: string, pid: number, launched: StoredVm): Promise<RunningVm | null> {
     const socket = join(dir, FC_LAYOUT.controlSocket);
-    const found = await adoptApiVmm(this.opts.supervisor, { pid, socket, baseUrl: API_BASE_URL, launchRecord: join(dir, FC_LAUNCH_RECORD), type: this.type });
+    const found = await adoptApiVmm(this.opts.supervisor, { pid, socket, baseUrl: API_BASE_URL, launched, type: this.type });
     return found && new FcVm(found.vmm, found.launched);
   }
 
@@ -149,11 +149,9 @@ export class FirecrackerDriver implements Hypervisor {
     });
   }
 
-  private async running(vmm: ApiVmm, dir: string, host: FcHost, config: VmConfig): Promise<RunningVm> {
+  private launched(host: FcHost, config: VmConfig): SavedVm {
     const detail: FcDetail = { snapshotFormat: host.snapshotFormat.text };
-    const launched: SavedVm = { hypervisor: this.type, version: host.release.text, config, detail: { ...detail } };
-    await writeSavedVm(join(dir, FC_LAUNCH_RECORD), launched);
-    return new FcVm(vmm, launched);
+    return { hypervisor: this.type, version: host.release.text, config, detail: { ...detail } };
   }
 }
 

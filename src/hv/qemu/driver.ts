@@ -2,13 +2,13 @@
 // adoption of VMMs left by an earlier server process. Snapshots are QEMU migration streams written by QemuVm.
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { HypervisorError, inStep, type Capabilities, type GuestLayout, type Hypervisor, type StartRequest } from "../hypervisor.ts";
+import { HypervisorError, inStep, type Capabilities, type GuestLayout, type Hypervisor, type StartRequest, type StoredVm } from "../hypervisor.ts";
 import { QmpClient, type QmpGreeting } from "./qmp-client.ts";
 import { VmmSupervisor, vmmLogTail, type VmmProcess } from "../vmm-process.ts";
 import { chooseAccel, kvmUsable, probeHost, type AccelMode, type HostVirtualisation } from "./accel.ts";
 import { QEMU_LAYOUT, incomingArgv, qemuArgv, qmpArg, type QemuMachine } from "./argv.ts";
 import { MAX_MIGRATION_BANDWIDTH, MEMORY_FILE, QemuVm } from "./qemu-vm.ts";
-import { LAUNCH_RECORD, SNAPSHOT_RECORD, readRecord, rebaseDisks, restoreRefusal, savedVm, writeRecord, type QemuSavedVm } from "./saved-vm.ts";
+import { rebaseDisks, restoreRefusal, savedVm, verifyQemuSavedVm, type QemuSavedVm } from "./saved-vm.ts";
 import { QemuBinary, qemuVersionOf } from "./version.ts";
 
 export const QEMU_DEFAULT_BINARY = "qemu-system-x86_64";
@@ -70,8 +70,8 @@ export class QemuDriver implements Hypervisor {
   }
 
   /** Rebuilds the hardware from the snapshot's own record (not `req.config`): the memory only loads into that. */
-  async restore(req: StartRequest & { snapshotDir: string }): Promise<QemuVm> {
-    const saved = await this.checkRestorable(req.snapshotDir);
+  async restore(req: StartRequest & { snapshotDir: string; saved: StoredVm }): Promise<QemuVm> {
+    const saved = await this.checkRestorable(req.saved);
     const machine: QemuMachine = { machine: saved.detail.machine, accel: saved.detail.accel };
     const argv = incomingArgv(saved.config, req.dir, machine);
     const vm = await this.launch(req.dir, savedVm(await this.version(), saved.config, { ...machine, argv }), "restore");
@@ -84,8 +84,8 @@ export class QemuDriver implements Hypervisor {
     return vm;
   }
 
-  async checkRestorable(snapshotDir: string): Promise<QemuSavedVm> {
-    const saved = await readRecord(join(snapshotDir, SNAPSHOT_RECORD));
+  async checkRestorable(stored: StoredVm): Promise<QemuSavedVm> {
+    const saved = verifyQemuSavedVm(stored);
     const [version, machines] = await Promise.all([this.binary.version(), this.binary.machines()]);
     const refusal = restoreRefusal(saved, { version: version.text, machines, kvmUsable: kvmUsable(this.hostVirtualisation()) });
     if (refusal) throw new HypervisorError("incompatible", refusal);
@@ -93,25 +93,25 @@ export class QemuDriver implements Hypervisor {
   }
 
   /** Restore rebuilds every guest-dir path from its own dir; only disks named by absolute path need moving. */
-  async prepareFork(snapshotDir: string, fromDir: string, toDir: string): Promise<void> {
-    const path = join(snapshotDir, SNAPSHOT_RECORD);
-    const saved = await readRecord(path);
-    const config = rebaseDisks(saved.config, fromDir, toDir);
-    if (JSON.stringify(config) !== JSON.stringify(saved.config)) await writeRecord(path, { ...saved, config });
+  async prepareFork(_snapshotDir: string, stored: StoredVm, fromDir: string, toDir: string): Promise<QemuSavedVm> {
+    const saved = verifyQemuSavedVm(stored);
+    return { ...saved, config: rebaseDisks(saved.config, fromDir, toDir) };
   }
 
   /**
-   * Adopts the QEMU of `dir` if `pid` is still it. One that is ours but cannot be driven (no QMP, no launch
-   * record) is ended rather than left running unmanaged.
+   * Adopts the QEMU of `dir` if `pid` is still it. One that is ours but cannot be driven (no QMP, a launch
+   * record that is not QEMU's) is ended rather than left running unmanaged.
    */
-  async attach(dir: string, pid: number): Promise<QemuVm | null> {
+  async attach(dir: string, pid: number, launched: StoredVm): Promise<QemuVm | null> {
     const qmp = qmpArg(dir);
     const proc = this.supervisor.adopt(pid, (cmdline) => cmdline.some((arg, i) => arg === qmp && cmdline[i - 1] === "-qmp"));
     if (!proc) return null;
     try {
-      const record = await readRecord(join(dir, LAUNCH_RECORD));
+      const record = verifyQemuSavedVm(launched);
       const { client, greeting } = await connectQmp(dir, proc);
-      return new QemuVm(proc, client, qemuVersionOf(greeting.version.qemu), record);
+      const vm = new QemuVm(proc, client, qemuVersionOf(greeting.version.qemu), record);
+      await vm.cancelOutgoingMigration();
+      return vm;
     } catch (err) {
       await proc.stop();
       throw await explained("attach", err, dir);
@@ -125,7 +125,6 @@ export class QemuDriver implements Hypervisor {
       await mkdir(join(dir, "logs"), { recursive: true });
       // A stale socket would let us talk to nothing (or to a previous VMM) instead of the one we start.
       await Promise.all([QEMU_LAYOUT.controlSocket, QEMU_LAYOUT.agentSocket!].map((s) => rm(join(dir, s), { force: true })));
-      await writeRecord(join(dir, LAUNCH_RECORD), record);
       startedAt = performance.now();
       proc = this.supervisor.spawn([this.binary.path, ...record.detail.argv], dir);
     } catch (err) {

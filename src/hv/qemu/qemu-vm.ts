@@ -4,10 +4,10 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fillDurably } from "../../fs/fill-durably.ts";
 import { shellQuote } from "../shell-quote.ts";
-import { HypervisorError, inStep, type RunningVm, type VmState } from "../hypervisor.ts";
+import { HypervisorError, inStep, type RunningVm, type SavedVm, type VmState } from "../hypervisor.ts";
 import type { QmpClient } from "./qmp-client.ts";
 import type { VmmProcess } from "../vmm-process.ts";
-import { SNAPSHOT_RECORD, writeRecord, type QemuSavedVm } from "./saved-vm.ts";
+import type { QemuSavedVm } from "./saved-vm.ts";
 import { supportsFileMigration, type QemuVersion } from "./version.ts";
 
 export const MEMORY_FILE = "memory";
@@ -64,7 +64,7 @@ export class QemuVm implements RunningVm {
     /** The running QEMU's own version (from its QMP greeting). */
     private readonly qemuVersion: QemuVersion,
     /** The hardware it runs: what a snapshot records. */
-    private readonly record: QemuSavedVm,
+    readonly launched: QemuSavedVm,
   ) {
     process.exited.finally(() => qmp.close());
   }
@@ -92,21 +92,36 @@ export class QemuVm implements RunningVm {
   }
 
   /** A running VM is stopped first (it stays stopped: resume() or end it). */
-  async snapshot(dir: string): Promise<void> {
+  async snapshot(dir: string): Promise<SavedVm> {
     try {
       const { status } = await this.qmp.execute<{ status: string }>("query-status");
       if (status === "running") await this.qmp.execute("stop");
       else if (vmStateOf(status) !== "paused") throw new HypervisorError("failed", `the VM is ${status}, not paused`);
       const memory = join(dir, MEMORY_FILE);
-      // The record goes last: its presence says the memory beside it is complete and on disk.
       await fillDurably(dir, async () => {
         await this.migrate("migrate", outgoingUri(this.qemuVersion, memory));
         await this.awaitFile(memory);
       });
-      await writeRecord(join(dir, SNAPSHOT_RECORD), { ...this.record, version: this.qemuVersion.text });
+      return { ...this.launched, version: this.qemuVersion.text };
     } catch (err) {
       throw inStep("snapshot", err);
     }
+  }
+
+  /**
+   * Cancels an outgoing migration (a snapshot being written) that nobody will finish: a server killed mid-standby
+   * leaves QEMU migrating on its own, and a VM resumed meanwhile would be stopped again when it completes. The VM
+   * is left as it was before the migration (paused). A VM still loading its own memory (`inmigrate`) is left alone.
+   */
+  async cancelOutgoingMigration(): Promise<void> {
+    const [{ status: run }, { status }] = await Promise.all([
+      this.qmp.execute<{ status: string }>("query-status"),
+      this.qmp.execute<{ status?: string }>("query-migrate"),
+    ]);
+    if (run === "inmigrate" || status === undefined || MIGRATION_ENDS.has(status)) return;
+    const since = this.qmp.eventCursor();
+    await this.qmp.execute("migrate_cancel");
+    await this.qmp.waitEvent("MIGRATION", (d) => MIGRATION_ENDS.has(String(d.status)), RESUME_TIMEOUT_MS, since);
   }
 
   /** Loads guest memory and device state into this VMM (started with `-incoming defer`) and resumes it. */

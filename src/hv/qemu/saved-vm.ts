@@ -1,15 +1,10 @@
-// The one home of the QEMU driver's records: what a VMM runs (written into the guest dir before it starts, so a
-// later server process can adopt it and snapshot it) and what a snapshot holds (`vm.json` next to `memory`). Both
-// are a SavedVm; whether a snapshot can be loaded by this host's QEMU is decided here too.
+// What the QEMU driver records and checks: the SavedVm of a QEMU (its machine type, accel and argv as detail),
+// whether this host's QEMU can load one, and how a fork's copy names its disks. The files themselves are the
+// store's (payload records); everything here is pure.
 import { isAbsolute, join, relative } from "node:path";
-import { writeFileAtomic } from "../../fs/atomic.ts";
-import { HypervisorError, type SavedVm, type VmConfig } from "../hypervisor.ts";
+import { HypervisorError, type SavedVm, type StoredVm, type VmConfig } from "../hypervisor.ts";
+import { verifySavedVm } from "../saved-vm-record.ts";
 import type { QemuMachine } from "./argv.ts";
-
-/** In a snapshot dir, beside the memory file. */
-export const SNAPSHOT_RECORD = "vm.json";
-/** In the guest dir: the hardware of the VMM running there. */
-export const LAUNCH_RECORD = "qemu-vm.json";
 
 export type QemuDetail = QemuMachine & {
   /** The command line that wrote the snapshot, for the record (restore rebuilds it for its own dir). */
@@ -25,26 +20,14 @@ export function savedVm(version: string, config: VmConfig, detail: QemuDetail): 
   return { hypervisor: "qemu", version, config, detail };
 }
 
-export async function writeRecord(path: string, record: QemuSavedVm): Promise<void> {
-  await writeFileAtomic(path, `${JSON.stringify(record, null, 2)}\n`);
-}
-
-/** Reads a record; anything that is not a QEMU record of ours is "incompatible". */
-export async function readRecord(path: string): Promise<QemuSavedVm> {
-  let record: Partial<SavedVm>;
-  try {
-    record = (await Bun.file(path).json()) as Partial<SavedVm>;
-  } catch (err) {
-    throw new HypervisorError("failed", `read ${path}: ${(err as Error).message}`, { cause: err });
+/** Anything that is not a complete QEMU record (machine type, accel, argv) is "incompatible". */
+export function verifyQemuSavedVm(stored: StoredVm): QemuSavedVm {
+  const saved = verifySavedVm(stored, "qemu");
+  const detail = saved.detail as Partial<QemuDetail> | undefined;
+  if (typeof detail?.machine !== "string" || (detail.accel !== "kvm" && detail.accel !== "tcg") || !Array.isArray(detail.argv)) {
+    throw new HypervisorError("incompatible", "not a complete QEMU saved-VM record: machine, accel and argv are needed");
   }
-  if (record.hypervisor !== "qemu") {
-    throw new HypervisorError("incompatible", `snapshot was written by hypervisor ${JSON.stringify(record.hypervisor)}, not qemu`);
-  }
-  const detail = record.detail as Partial<QemuDetail> | undefined;
-  if (typeof record.version !== "string" || !record.config || typeof detail?.machine !== "string" || (detail.accel !== "kvm" && detail.accel !== "tcg")) {
-    throw new HypervisorError("incompatible", `${path} is not a complete QEMU snapshot record`);
-  }
-  return record as unknown as QemuSavedVm;
+  return saved as QemuSavedVm;
 }
 
 export interface LoadingHost {

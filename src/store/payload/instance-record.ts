@@ -4,7 +4,7 @@
 // instance at capture time; a fork rewrites its own.
 import { join } from "node:path";
 import { z } from "zod";
-import type { InstanceRow } from "../schema.ts";
+import type { InstanceRow, SnapshotPolicy } from "../schema.ts";
 import { GUEST_FILES } from "./layout.ts";
 import { formatVersionOf, readRecord, writeRecord } from "./record-file.ts";
 
@@ -18,7 +18,8 @@ const InstanceIdentity = z.object({
   overlayBytes: z.number().int(),
   env: z.record(z.string(), z.string()),
   tags: z.record(z.string(), z.string()),
-  snapshotPolicy: z.unknown(),
+  /** Normalised when the instance was created; ours, so only its shape is checked. */
+  snapshotPolicy: z.custom<SnapshotPolicy | null>((v) => v === null || (typeof v === "object" && !Array.isArray(v))),
   skipGuestAgent: z.boolean(),
   createdAt: z.iso.datetime().transform((s) => new Date(s)),
   /** The snapshot this instance was forked from (its fork link), null otherwise. */

@@ -37,12 +37,16 @@ export interface VmRecordBody {
   detail?: object;
 }
 
-function fieldsOf(vm: VmRecordBody, createdAt: Date): Record<string, unknown> {
-  return { hypervisor: vm.hypervisor, version: vm.version, config: vm.config, ...(vm.detail ? { detail: vm.detail } : {}), created_at: createdAt.toISOString() };
+function fieldsOf(vm: VmRecordBody, createdAt: Date | undefined): Record<string, unknown> {
+  const { hypervisor, version, config, detail } = vm;
+  return { hypervisor, version, config, ...(detail ? { detail } : {}), ...(createdAt ? { created_at: createdAt.toISOString() } : {}) };
 }
 
-/** Written last into a standby dir: its presence says the memory and state beside it are complete. */
-export async function writeSavedVm(standbyDir: string, vm: VmRecordBody, memoryFile: string, createdAt: Date): Promise<void> {
+/**
+ * Written last into a standby dir: its presence says the memory and state beside it are complete. `createdAt`
+ * is when they were written (unknown for a rewritten version-1 record).
+ */
+export async function writeSavedVm(standbyDir: string, vm: VmRecordBody, memoryFile: string, createdAt: Date | undefined): Promise<void> {
   await writeRecord(join(standbyDir, SAVED_VM_RECORD), { ...fieldsOf(vm, createdAt), memory_file: memoryFile });
 }
 

@@ -1,0 +1,77 @@
+// The database is an index of the payload files (product.md §2): with snapvisor.db gone, a restart lists every
+// instance, snapshot and fork link again from the records the payload dirs carry, and moves what it cannot read
+// to <data>/quarantine instead of deleting it. (With real guests and a Standby restore: test/integration/
+// index-rebuild.test.ts.)
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { registerFakeImage, startService, type TestService } from "../harness.ts";
+
+let svc: TestService;
+let dataDir: string;
+const before: { instances: object[]; snapshots: object[] } = { instances: [], snapshots: [] };
+let s1: string;
+
+beforeAll(async () => {
+  svc = await startService();
+  dataDir = svc.dataDir;
+  await registerFakeImage(svc);
+  const create = async (name: string, tags: Record<string, string>) => {
+    const res = await svc.call("POST", "/instances", { name, image: "fake", size: "256MB", overlay_size: "64MB", tags, env: { GREETING: name } });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    return res.body.id as string;
+  };
+  const snapshot = async (id: string, name: string) => {
+    const res = await svc.call("POST", `/instances/${id}/snapshots`, { kind: "Stopped", name, tags: { of: name } });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    return res.body.id as string;
+  };
+  const alpha = await create("alpha", { team: "a" });
+  const beta = await create("beta", { team: "b" });
+  s1 = await snapshot(alpha, "s1");
+  await snapshot(alpha, "s2");
+  await snapshot(beta, "s3");
+  for (const name of ["fork-1", "fork-2"]) {
+    const res = await svc.call("POST", `/snapshots/${s1}/fork`, { name, target_state: "Stopped" });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+  }
+  before.instances = (await svc.call("GET", "/instances")).body;
+  before.snapshots = (await svc.call("GET", "/snapshots")).body;
+  await svc.sv.stop();
+});
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+test("a lost database is rebuilt from the payload dirs; unreadable ones are quarantined, not deleted", async () => {
+  for (const file of readdirSync(dataDir).filter((f) => f.startsWith("snapvisor.db"))) rmSync(join(dataDir, file));
+  // Dirs no record describes: a guest dir without one and a snapshot dir whose record is damaged.
+  mkdirSync(join(dataDir, "guests/strayguest"));
+  writeFileSync(join(dataDir, "guests/strayguest/precious"), "keep me");
+  mkdirSync(join(dataDir, "snapshots/straysnapshot"));
+  writeFileSync(join(dataDir, "snapshots/straysnapshot/snapshot.json"), "{ damaged");
+
+  const restarted = await startService({ dataDir });
+  try {
+    expect((await restarted.call("GET", "/instances")).body).toEqual(before.instances);
+    const snapshots: { name: string; ref_count: number }[] = (await restarted.call("GET", "/snapshots")).body;
+    expect(snapshots as object[]).toEqual(before.snapshots);
+    expect(Object.fromEntries(snapshots.map((s) => [s.name, s.ref_count]))).toEqual({ s1: 2, s2: 0, s3: 0 });
+    expect((await restarted.call("GET", "/instances/fork-1")).body.fork_of_snapshot).toBe(s1);
+    expect((await restarted.call("DELETE", `/snapshots/${s1}`)).status).toBe(409); // still referenced
+
+    const quarantined = readdirSync(join(dataDir, "quarantine")).sort();
+    expect(quarantined.map((name) => name.replace(/-[0-9tz]+$/, ""))).toEqual(["instance-strayguest", "snapshot-straysnapshot"]);
+    expect(readFileSync(join(dataDir, "quarantine", quarantined[0]!, "precious"), "utf8")).toBe("keep me");
+    expect(existsSync(join(dataDir, "guests/strayguest"))).toBe(false);
+  } finally {
+    await restarted.sv.stop();
+  }
+  // A second start finds nothing to rebuild and changes nothing.
+  const again = await startService({ dataDir });
+  try {
+    expect((await again.call("GET", "/instances")).body).toEqual(before.instances);
+    expect((await again.call("GET", "/snapshots")).body).toEqual(before.snapshots);
+    expect(readdirSync(join(dataDir, "quarantine"))).toHaveLength(2);
+  } finally {
+    await again.sv.stop();
+  }
+});
