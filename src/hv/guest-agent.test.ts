@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execInGuest, GuestAgentError, MAX_REPLY_LINE_BYTES, TIMED_OUT_EXIT_CODE, waitForAgent } from "./guest-agent.ts";
+import { LineReader } from "./line-reader.ts";
 import { WriteQueue } from "./write-queue.ts";
 
 const AGENT_SCRIPT = join(import.meta.dir, "../../scripts/guest/agent");
@@ -147,12 +148,26 @@ describe("execInGuest against the real agent script", () => {
   });
 
   test("a large script and a large output pass through", async () => {
-    const payload = "x".repeat(20_000);
+    // 400 KB of request line: the agent's parsing must be linear (a quadratic pattern took minutes at this size).
+    const payload = "x".repeat(300_000);
     const result = await execInGuest(port.socketPath, `printf %s '${payload}' | wc -c; head -c 300000 /dev/zero | tr '\\0' y`, {
       timeoutMs: 30_000,
     });
-    expect(result.stdout).toBe(`20000\n${"y".repeat(300_000)}`);
+    expect(result.stdout).toBe(`300000\n${"y".repeat(300_000)}`);
   }, 60_000);
+
+  test("a request glued to noise on the same line is served", async () => {
+    const id = "glued1";
+    const answered = Promise.withResolvers<string>();
+    const lines = new LineReader(1024, (line) => line.startsWith(`SVR ${id} `) && answered.resolve(line), () => undefined);
+    const socket = await Bun.connect({ unix: port.socketPath, socket: { data: (_socket, bytes) => lines.push(bytes) } });
+    try {
+      socket.write(`\nleft over SVX junkSVX ${id} 5 ${Buffer.from("echo glued").toString("base64")}\n`);
+      expect(await answered.promise).toBe(`SVR ${id} 0 ${Buffer.from("glued\n").toString("base64")} -`);
+    } finally {
+      socket.end();
+    }
+  });
 
   test("terminal control bytes in the output (^S ^Q ^C ^D ^Z, CR, DEL) arrive as written", async () => {
     const result = await execInGuest(port.socketPath, "printf '\\023\\021\\003\\004\\032\\r\\n\\177'", { timeoutMs: 5_000 });
