@@ -91,12 +91,16 @@ const hostileText = fc.oneof(
   fc.nat({ max: 200_000 }).map((n) => "x".repeat(n)),
 );
 
+/** Percent-encoded bytes that are not UTF-8 (a lone continuation, an overlong `/`, a surrogate, 0xFF) or NUL. */
+const badPercent = fc.constantFrom("%C3%28", "%FF%FE", "%E0%80%AF", "%ED%A0%80", "%C0%AE%C0%AE%2F", "%00", "%80");
+
 /** A path parameter: mostly a fixture of the kind it names, else anything a client could put there. */
 function pathParam(name: string): fc.Arbitrary<string> {
   return fc.oneof(
     { arbitrary: fc.constantFrom(...known[PARAM_KINDS[name] ?? "instance"]), weight: 5 },
     { arbitrary: anyKnown(), weight: 1 },
     { arbitrary: hostileText.map(encodeURIComponent), weight: 3 },
+    { arbitrary: badPercent, weight: 1 },
     // Unencoded: slashes, dots, `?`, `#` and stray `%` reach the router as they are.
     { arbitrary: hostileText.map((s) => s.slice(0, 200)), weight: 1 },
     { arbitrary: fc.nat({ max: 20_000 }).map((n) => "a".repeat(n)), weight: 1 },
@@ -159,7 +163,13 @@ function bodyFor(route: Route): fc.Arbitrary<Uint8Array | string | undefined> {
 function requestFor(route: Route): fc.Arbitrary<FuzzRequest> {
   const params = [...route.path.matchAll(/\{([^}]+)\}/g)].map((m) => pathParam(m[1]!));
   const queryKey = fc.oneof(fc.constantFrom(...route.queryNames, "limit", "cursor", "lines"), fc.string({ maxLength: 10 }));
-  const queryValue = fc.oneof(fc.integer().map(String), fc.constantFrom("-1", "0", "1e9", "NaN", "", "abc"), hostileText.map((s) => s.slice(0, 5000)));
+  // Already encoded for the query string, so that bytes which are not UTF-8 can be sent too.
+  const queryValue = fc.oneof(
+    fc.integer().map(String),
+    fc.constantFrom("-1", "0", "1e9", "NaN", "", "abc"),
+    hostileText.map((s) => encodeURIComponent(s.slice(0, 5000))),
+    badPercent,
+  );
   const hasBody = route.method !== "GET";
   return fc.record({
     ids: fc.tuple(...params),
@@ -175,7 +185,7 @@ function requestFor(route: Route): fc.Arbitrary<FuzzRequest> {
 function urlOf(route: Route, req: FuzzRequest): string {
   let i = 0;
   const path = route.path.replace(/\{[^}]+\}/g, () => req.ids[i++]!);
-  const query = req.query.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join("&");
+  const query = req.query.map(([k, v]) => `${encodeURIComponent(k)}=${v}`).join("&");
   return query ? `${path}?${query}` : path;
 }
 
