@@ -1,6 +1,7 @@
-// A process killed with SIGKILL while it writes snapshots, or restores them, leaves nothing visible half-done:
-// after a restart, every listed snapshot has its payload, no payload lacks a row, an instance's files and record
-// come from the same snapshot, and staging is empty (product.md §2).
+// A process killed with SIGKILL while it writes snapshots, restores them or forks them leaves nothing visible
+// half-done: after a restart, every listed snapshot has its payload, no payload lacks a row (one whose row never
+// committed is indexed from its record), an instance's files and record come from the same snapshot, ref_counts
+// match the forks that exist, and staging is empty (product.md §2).
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { closeSync, existsSync, openSync, readdirSync, readSync, statSync, writeSync } from "node:fs";
@@ -129,4 +130,30 @@ test("SIGKILL during snapshot restores: the instance's disk and record always co
       }
     });
   }
+}, 120_000);
+
+test("SIGKILL during forks of a snapshot: every fork dir is listed, and ref_count counts exactly those forks", async () => {
+  const setup = await startService({ dataDir });
+  const base = (await setup.call("POST", "/instances/victim/snapshots", { kind: "Stopped", name: "fork-base" })).body.id as string;
+  await setup.sv.stop();
+  let forks = 0;
+  for (let round = 0; round < 3; round++) {
+    const calls = Array.from({ length: 50 }, (_, i) => ["POST", `/snapshots/${base}/fork`, JSON.stringify({ name: `f${round}-${i}`, target_state: "Stopped" })]).flat();
+    const child = Bun.spawn([process.execPath, join(REPO, "test/fixtures/serve-and-call.ts"), dataDir, "", ...calls], { stdout: "pipe", stderr: "inherit" });
+    await child.stdout.getReader().read(); // "ready"
+    await Bun.sleep(150 + Math.floor(Math.random() * 400));
+    child.kill("SIGKILL");
+    await child.exited;
+    expect(child.signalCode).toBe("SIGKILL");
+
+    const restarted = await startService({ dataDir });
+    const instances = (await restarted.call("GET", "/instances")).body as { id: string; fork_of_snapshot: string | null }[];
+    expect(readdirSync(join(dataDir, "guests")).sort()).toEqual(instances.map((i) => i.id).sort());
+    forks = instances.filter((i) => i.fork_of_snapshot === base).length;
+    expect((await restarted.call("GET", `/snapshots/${base}`)).body.ref_count).toBe(forks);
+    expect(readdirSync(join(dataDir, "tmp"))).toEqual([]);
+    expect(existsSync(join(dataDir, "quarantine"))).toBe(false);
+    await restarted.sv.stop();
+  }
+  expect(forks).toBeGreaterThan(0); // forks were committed between kills
 }, 120_000);
