@@ -66,8 +66,10 @@ export function inStep(step: string, err: unknown): DomainError {
 
 // QEMU 7.2's exec: migration writer is `cat > <file in the data dir>`: when that write fails QEMU only sees its
 // pipe break, and the one write error that happens in practice there is a full disk.
-const NO_SPACE_MESSAGE = /ENOSPC|EDQUOT|EFBIG|No space left on device|Disk quota exceeded|File too large|Unable to write to command/;
-const NO_SPACE_CODES = new Set(["ENOSPC", "EDQUOT", "EFBIG"]);
+// SQLite says SQLITE_FULL ("database or disk is full") when its file in the data dir cannot grow.
+const NO_SPACE_MESSAGE =
+  /ENOSPC|EDQUOT|EFBIG|No space left on device|Disk quota exceeded|File too large|Unable to write to command|database or disk is full/;
+const NO_SPACE_CODES = new Set(["ENOSPC", "EDQUOT", "EFBIG", "SQLITE_FULL"]);
 
 export function isNoSpace(err: unknown): boolean {
   for (let e = err, depth = 0; e !== undefined && e !== null && depth < 16; e = (e as { cause?: unknown }).cause, depth++) {

@@ -2,7 +2,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { DomainError, type DomainErrorKind } from "../core/errors.ts";
+import { DomainError, isNoSpace, type DomainErrorKind } from "../core/errors.ts";
 import type { Logger } from "../core/service/logger.ts";
 import { redactHostPaths } from "./redact-paths.ts";
 
@@ -63,6 +63,12 @@ export function handleError(logger: Logger, dataDir: string) {
       if (challenge) c.header("WWW-Authenticate", challenge);
       const message = err.message || (await carried.text());
       return reply(c, err.status as ContentfulStatusCode, HTTP_EXCEPTION_CODE[err.status] ?? "invalid_request", message);
+    }
+    // A write that met a full disk outside any core step (a database row, on the data dir's disk too): 507 like
+    // the steps' own, not a 500.
+    if (isNoSpace(err)) {
+      logger.warn("data dir disk full", { path: c.req.path, error: err.message });
+      return reply(c, STATUS.insufficient_storage, DEFAULT_CODE.insufficient_storage, `the data dir's disk is full: ${err.message}`);
     }
     logger.error("unhandled error", { path: c.req.path, error: err.stack ?? String(err) });
     return reply(c, 500, "internal_error", err.message || "internal error");

@@ -141,7 +141,11 @@ export class CompressionJobs {
     const job: ActiveJob = { abort: new AbortController(), phase: "pending", done: Promise.resolve() };
     this.active.set(id, job);
     this.deps.metrics.compressionPending.inc();
-    job.done = this.run(spec, job).finally(() => this.active.delete(id));
+    job.done = this.run(spec, job)
+      // Only recording the end can fail here (the database on a full disk): the job is over either way, and a
+      // restart finds its row unfinished and runs it again.
+      .catch((err) => this.deps.logger.error("compression job could not record its end", { key: id, error: String(err) }))
+      .finally(() => this.active.delete(id));
   }
 
   private async run(spec: JobSpec, job: ActiveJob): Promise<void> {
@@ -177,7 +181,7 @@ export class CompressionJobs {
       }
       const result = await compressMemory(raw, spec.policy, {
         signal,
-        onProgress: (done, total) => this.deps.jobs.update(spec.key, { bytesDone: done, bytesTotal: total }),
+        onProgress: (done, total) => this.recordProgress(spec.key, done, total),
       });
       end({ result: "success" });
       this.deps.metrics.compressionSavedBytes.inc(labels, Math.max(0, result.bytesIn - result.bytesOut));
@@ -196,6 +200,15 @@ export class CompressionJobs {
       }
     } finally {
       this.deps.metrics.compressionActive.dec();
+    }
+  }
+
+  /** Progress is for display: a row that cannot be written now (the database on a full disk) does not end the job. */
+  private recordProgress(key: JobKey, done: number, total: number): void {
+    try {
+      this.deps.jobs.update(key, { bytesDone: done, bytesTotal: total });
+    } catch (err) {
+      this.deps.logger.warn("compression progress not recorded", { key: keyId(key), error: String(err) });
     }
   }
 

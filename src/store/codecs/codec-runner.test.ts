@@ -95,3 +95,15 @@ test("a failing job rejects with the cause and removes its output", async () => 
   await expect(runCodec({ op: "compress", algorithm: "zstd", src: join(dir, "missing"), dst: join(dir, "x") })).rejects.toThrow(/ENOENT|no such file/i);
   await expect(runCodec({ op: "compress", algorithm: "zstd", level: 42, src: small, dst: join(dir, "y") })).rejects.toThrow(/between 1 and 19/);
 });
+
+test("a progress sink that throws ends the job with its error, after the worker has closed its files", async () => {
+  const dst = join(dir, "sink-failed.zst");
+  const sinkError = new Error("database or disk is full");
+  const job = runCodec({ op: "compress", algorithm: "zstd", src: large, dst, onProgress: () => {
+    throw sinkError;
+  } });
+  await expect(job).rejects.toBe(sinkError);
+  expect(existsSync(dst)).toBe(false);
+  const open = Bun.spawnSync(["ls", "-l", `/proc/${process.pid}/fd`]).stdout.toString();
+  expect(open).not.toContain(dst); // a worker terminated mid-write would keep its output open, deleted
+}, 60_000);

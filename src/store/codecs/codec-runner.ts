@@ -25,12 +25,23 @@ export async function runCodec(options: RunCodecOptions): Promise<CodecResult> {
   const job: CodecJob = { op: options.op, algorithm: options.algorithm, level: options.level, src: options.src, dst: options.dst };
   const worker = new Worker(WORKER_URL);
   const onAbort = () => worker.postMessage({ type: "abort" } satisfies ToWorker);
+  let sinkError: unknown;
   try {
     return await new Promise<CodecResult>((resolve, reject) => {
       worker.onmessage = (event: MessageEvent<FromWorker>) => {
         const message = event.data;
-        if (message.type === "progress") onProgress?.(message.done, message.total);
-        else if (message.type === "done") resolve(message.result);
+        if (message.type === "progress") {
+          // A failing progress sink ends the job, never escapes as an uncaught error; the worker is stopped
+          // first, so it closes its files (a terminated worker would keep them open, and a deleted output's blocks
+          // allocated, until the process ends).
+          try {
+            onProgress?.(message.done, message.total);
+          } catch (err) {
+            sinkError ??= err;
+            onAbort();
+          }
+        } else if (message.type === "done") resolve(message.result);
+        else if (sinkError !== undefined) reject(sinkError);
         else reject(message.aborted ? abortError(options) : new Error(`${job.op} ${job.src}: ${message.message}`));
       };
       // Without an error listener a worker that fails to load does so silently (bun-runtime-notes.md §5).
