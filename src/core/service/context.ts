@@ -29,11 +29,11 @@ export interface CoreConfig {
   imageRoots: string[];
 }
 
-export const DEFAULT_CORE_CONFIG: CoreConfig = {
+export const DEFAULT_CORE_CONFIG = {
   stopTimeoutMs: 10_000,
   agentReadyTimeoutMs: 120_000,
   execTimeoutMs: 60_000,
-};
+} satisfies Partial<CoreConfig>;
 
 export interface CoreContext {
   readonly paths: DataPaths;
