@@ -5,6 +5,7 @@
 //   auth-token                         bearer token for TCP listeners (created on first TCP start)
 //   snapvisor.sock                     default API socket
 //   images/<image>/                    kernel, initrd, optional rootfs disk
+//   image-sources/                     an operator's files to register with POST /images (never indexed or moved)
 //   guests/<instanceId>/               a payload dir (payload/layout.ts): disk, records, logs, sockets, standby/
 //   snapshots/<snapshotId>/            snapshot.json + guest/, a copy of the guest dir at capture time
 //   quarantine/<kind>-<id>-<time>/     payload dirs start-up could not read, moved aside (never deleted)
@@ -63,6 +64,10 @@ export class DataPaths {
   get imagesDir(): string {
     return join(this.root, "images");
   }
+  /** A default image root that start-up leaves alone (everything in images/ is a registered image's payload). */
+  get imageSourcesDir(): string {
+    return join(this.root, "image-sources");
+  }
   get guestsDir(): string {
     return join(this.root, "guests");
   }
@@ -91,7 +96,7 @@ export class DataPaths {
     return join(this.snapshot(id), "guest");
   }
   /** Where a payload dir that could not be read goes: `<kind>-<name>-<time>`, any character outside [a-z0-9-] as `_`. */
-  quarantine(kind: "instance" | "snapshot", name: string, at: Date): string {
+  quarantine(kind: QuarantineKind, name: string, at: Date): string {
     const time = at.toISOString().replace(/[-:.]/g, "").toLowerCase();
     return join(this.quarantineDir, `${kind}-${name.replace(/[^a-z0-9-]/g, "_").slice(0, 64)}-${time}`);
   }
@@ -99,6 +104,8 @@ export class DataPaths {
     return join(this.tmpDir, checked(token, (t) => /^[a-z0-9-]{1,64}$/.test(t), "staging token"));
   }
 }
+
+export type QuarantineKind = "image" | "instance" | "snapshot";
 
 export class UnsafePathError extends Error {
   override readonly name = "UnsafePathError";

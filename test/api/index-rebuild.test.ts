@@ -1,5 +1,5 @@
 // The database is an index of the payload files (product.md §2): with snapvisor.db gone, a restart lists every
-// instance, snapshot and fork link again from the records the payload dirs carry, and moves what it cannot read
+// image, instance, snapshot and fork link again from the records the payload dirs carry, and moves what it cannot read
 // to <data>/quarantine instead of deleting it. (With real guests and a Standby restore: test/integration/
 // index-rebuild.test.ts.)
 import { afterAll, beforeAll, expect, test } from "bun:test";
@@ -9,7 +9,7 @@ import { registerFakeImage, startService, type TestService } from "../harness.ts
 
 let svc: TestService;
 let dataDir: string;
-const before: { instances: object[]; snapshots: object[] } = { instances: [], snapshots: [] };
+const before: { images: object[]; instances: object[]; snapshots: object[] } = { images: [], instances: [], snapshots: [] };
 let s1: string;
 
 beforeAll(async () => {
@@ -35,6 +35,7 @@ beforeAll(async () => {
     const res = await svc.call("POST", `/snapshots/${s1}/fork`, { name, target_state: "Stopped" });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
   }
+  before.images = (await svc.call("GET", "/images")).body;
   before.instances = (await svc.call("GET", "/instances")).body;
   before.snapshots = (await svc.call("GET", "/snapshots")).body;
   await svc.sv.stop();
@@ -51,6 +52,8 @@ test("a lost database is rebuilt from the payload dirs; unreadable ones are quar
 
   const restarted = await startService({ dataDir });
   try {
+    expect(before.images.length).toBeGreaterThan(0);
+    expect((await restarted.call("GET", "/images")).body).toEqual(before.images);
     expect((await restarted.call("GET", "/instances")).body).toEqual(before.instances);
     const snapshots: { name: string; ref_count: number }[] = (await restarted.call("GET", "/snapshots")).body;
     expect(snapshots as object[]).toEqual(before.snapshots);

@@ -10,6 +10,7 @@ import type { CoreContext } from "../service/context.ts";
 import { conflict, inStep, notFound } from "../errors.ts";
 import { ensureFreeSpace, storageError } from "../service/disk-space.ts";
 import { resolveImageSource, type ImageSource } from "./image-source.ts";
+import { writeImageRecord } from "../../store/payload/image-record.ts";
 
 export const DEFAULT_IMAGE = "default";
 const DEFAULT_CMDLINE = "console=ttyS0 quiet panic=-1";
@@ -44,6 +45,7 @@ async function copyImage(ctx: CoreContext, input: RegisterImageInput, sources: I
   const finalDir = ctx.paths.image(input.name);
   const staging = await stageDir(ctx.paths.tmpDir);
   const placed: Partial<Record<keyof ImageSources, string>> = {};
+  let row: ImageRow;
   try {
     for (const field of SOURCE_FIELDS) {
       const source = sources[field];
@@ -53,20 +55,22 @@ async function copyImage(ctx: CoreContext, input: RegisterImageInput, sources: I
       await sparseCopyFile(source.path, join(staging, name));
       placed[field] = join(finalDir, name);
     }
+    row = {
+      name: input.name,
+      kernel: placed.kernel!,
+      initrd: placed.initrd ?? null,
+      rootfs: placed.rootfs ?? null,
+      cmdline: input.cmdline ?? DEFAULT_CMDLINE,
+      createdAt: ctx.clock(),
+    };
+    // The record rebuilds the row if the index is lost.
+    await writeImageRecord(staging, row);
     await removeTree(finalDir); // leftovers of a registration whose row never committed
     await commitDir(staging, finalDir);
   } catch (err) {
     await removeTree(staging);
     throw (await storageError(ctx, err, bytes, what)) ?? inStep(`register image ${input.name}`, err);
   }
-  const row: ImageRow = {
-    name: input.name,
-    kernel: placed.kernel!,
-    initrd: placed.initrd ?? null,
-    rootfs: placed.rootfs ?? null,
-    cmdline: input.cmdline ?? DEFAULT_CMDLINE,
-    createdAt: ctx.clock(),
-  };
   ctx.images.upsert(row);
   return row;
 }

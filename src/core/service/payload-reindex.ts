@@ -1,6 +1,7 @@
 // Payload dirs without a row (the database lost or rolled back, a crash between a dir's rename and its row's
-// commit) are indexed again from the records they carry: instances from their guest dir's instance record,
-// snapshots from snapshot.json plus their guest copy's instance record, fork links from the forks' records.
+// commit) are indexed again from the records they carry: images from image.json, instances from their guest dir's
+// instance record, snapshots from snapshot.json plus their guest copy's instance record, fork links from the
+// forks' records.
 // What cannot be read is moved to <data>/quarantine and logged; start-up never deletes a payload it does not know.
 import { existsSync } from "node:fs";
 import { mkdir, readdir, rename, stat } from "node:fs/promises";
@@ -12,20 +13,29 @@ import { SNAPSHOT_GUEST_DIR, standbyPath } from "../../store/payload/layout.ts";
 import { compressedPath, storedMemoryForm } from "../../store/payload/memory-forms.ts";
 import { readSnapshotRecord } from "../../store/payload/snapshot-record.ts";
 import { readSavedVm } from "../../store/payload/vm-record.ts";
-import { isSafeId } from "../../store/paths.ts";
+import { readImageRecord } from "../../store/payload/image-record.ts";
+import { isSafeId, isSafeName, type QuarantineKind } from "../../store/paths.ts";
 import type { NewSnapshotRow } from "../../store/snapshots-repo.ts";
 import { storedMetadataOf } from "../snapshots/create.ts";
 import type { CoreContext } from "./context.ts";
 import { isHypervisorType } from "./hypervisor-lookup.ts";
 
-/** Indexes the dirs of `guests/` and `snapshots/` whose names are not in `knownInstances` / `knownSnapshots`. */
+/** Indexes the dirs of `images/`, `snapshots/` and `guests/` that no row names (`known*`: the rows' names and ids). */
 export async function reindexPayloads(ctx: CoreContext, knownInstances: Set<string>, knownSnapshots: Set<string>): Promise<void> {
+  const knownImages = new Set(ctx.images.list().map((image) => image.name));
+  for (const name of await unknownEntries(ctx.paths.imagesDir, knownImages)) {
+    await indexOrQuarantine(ctx, "image", join(ctx.paths.imagesDir, name), name, isSafeName, async () => {
+      const row = await readImageRecord(ctx.paths.image(name));
+      if (row.name !== name) throw new Error(`its record names image ${row.name}`);
+      ctx.images.upsert(row);
+    });
+  }
   for (const name of await unknownEntries(ctx.paths.snapshotsDir, knownSnapshots)) {
-    await indexOrQuarantine(ctx, "snapshot", join(ctx.paths.snapshotsDir, name), name, () => indexSnapshot(ctx, name));
+    await indexOrQuarantine(ctx, "snapshot", join(ctx.paths.snapshotsDir, name), name, isSafeId, () => indexSnapshot(ctx, name));
   }
   const forks: { id: string; snapshotId: string; at: Date }[] = [];
   for (const name of await unknownEntries(ctx.paths.guestsDir, knownInstances)) {
-    await indexOrQuarantine(ctx, "instance", join(ctx.paths.guestsDir, name), name, async () => {
+    await indexOrQuarantine(ctx, "instance", join(ctx.paths.guestsDir, name), name, isSafeId, async () => {
       const identity = await indexInstance(ctx, name);
       if (identity.forkOfSnapshot) forks.push({ id: identity.id, snapshotId: identity.forkOfSnapshot, at: identity.createdAt });
     });
@@ -40,9 +50,16 @@ async function unknownEntries(root: string, known: Set<string>): Promise<string[
   return (await readdir(root).catch(() => [] as string[])).filter((name) => !known.has(name)).sort();
 }
 
-async function indexOrQuarantine(ctx: CoreContext, kind: "instance" | "snapshot", path: string, name: string, index: () => Promise<void>): Promise<void> {
+async function indexOrQuarantine(
+  ctx: CoreContext,
+  kind: QuarantineKind,
+  path: string,
+  name: string,
+  isSafe: (name: string) => boolean,
+  index: () => Promise<void>,
+): Promise<void> {
   try {
-    if (!isSafeId(name)) throw new Error(`${JSON.stringify(name)} is not an id`);
+    if (!isSafe(name)) throw new Error(`${JSON.stringify(name)} is not a valid ${kind} dir name`);
     await index();
     ctx.logger.warn(`re-indexed ${kind} from its payload record`, { path });
   } catch (err) {

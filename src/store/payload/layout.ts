@@ -12,6 +12,8 @@
 // <snapshot dir>/
 //   snapshot.json        snapshot record: name, kind, tags, source (snapshot-record.ts)
 //   guest/               a copy of the guest dir at capture time
+// <image dir>/
+//   image.json           image record: its files and cmdline (image-record.ts)
 import { join } from "node:path";
 
 export const GUEST_FILES = {
@@ -26,6 +28,8 @@ export const GUEST_FILES = {
 export const SAVED_VM_RECORD = "vm.json";
 /** In a snapshot dir, beside its guest/ copy. */
 export const SNAPSHOT_RECORD = "snapshot.json";
+/** In an image dir, beside its kernel, initrd and rootfs. */
+export const IMAGE_RECORD = "image.json";
 /** The guest-dir copy inside a snapshot dir. */
 export const SNAPSHOT_GUEST_DIR = "guest";
 

@@ -2,6 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { readImageRecord, writeImageRecord } from "./image-record.ts";
 import { readInstanceRecord, writeInstanceRecord, type InstanceIdentity } from "./instance-record.ts";
 import { PAYLOAD_FORMAT_VERSION, PayloadError } from "./record-file.ts";
 import { readSnapshotRecord, writeSnapshotRecord } from "./snapshot-record.ts";
@@ -75,6 +76,9 @@ describe("format version 2", () => {
     };
     await writeSnapshotRecord(dir, snapshot);
     expect(await readSnapshotRecord(dir)).toEqual({ ...snapshot, formatVersion: PAYLOAD_FORMAT_VERSION });
+    const image = { name: "default", kernel: join(dir, "kernel-vmlinuz"), initrd: null, rootfs: join(dir, "rootfs-disk.ext4"), cmdline: "console=ttyS0", createdAt: at };
+    await writeImageRecord(dir, image);
+    expect(await readImageRecord(dir)).toEqual(image);
   });
 
   test("missing, malformed and newer records are PayloadErrors naming the file", async () => {
