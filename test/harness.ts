@@ -1,6 +1,6 @@
 // Shared test harness: a snapvisor service on a fresh temp data dir, called through app.request (no socket),
 // plus helpers to register images and boot guests. Integration tests share one guest image build.
-import { existsSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { silentLogger } from "../src/core/service/logger.ts";
@@ -61,10 +61,11 @@ export async function startService(opts: Partial<SnapvisorOptions> = {}): Promis
 
 /**
  * Registers an image made of placeholder files: enough for everything that does not boot a guest. The files are
- * made in `<data>/images`, one of the default image roots (sources elsewhere are refused).
+ * made in `<data>/image-sources`, one of the default image roots (sources elsewhere are refused).
  */
 export async function registerFakeImage(svc: TestService, name = "fake"): Promise<void> {
-  const dir = mkdtempSync(join(svc.dataDir, "images", ".sources-"));
+  mkdirSync(join(svc.dataDir, "image-sources"), { recursive: true });
+  const dir = mkdtempSync(join(svc.dataDir, "image-sources", "fake-"));
   writeFileSync(join(dir, "kernel"), "not a kernel");
   writeFileSync(join(dir, "rootfs"), "");
   truncateSync(join(dir, "rootfs"), 8 * 1024 * 1024);

@@ -32,9 +32,9 @@ describe("loadConfig", () => {
     expect(loadConfig({}, { SNAPVISOR_CONFIG: json }).listen).toBe("127.0.0.1:7070");
   });
 
-  test("imageRoots: the guest image dir and <dataDir>/images by default; a list, or a PATH-style variable, replaces them", () => {
+  test("imageRoots: the guest image dir, <dataDir>/image-sources and <dataDir>/images by default; a list, or a PATH-style variable, replaces them", () => {
     const defaults = loadConfig({ dataDir: "/srv/sv", guestImageDir: "/opt/guest" }, {});
-    expect(defaults.imageRoots).toEqual(["/opt/guest", "/srv/sv/images"]);
+    expect(defaults.imageRoots).toEqual(["/opt/guest", "/srv/sv/image-sources", "/srv/sv/images"]);
     expect(loadConfig({ imageRoots: ["rel/images", "/abs"] }, {}).imageRoots).toEqual([join(process.cwd(), "rel/images"), "/abs"]);
     expect(loadConfig({}, { SNAPVISOR_IMAGE_ROOTS: "/a:/b::/c" }).imageRoots).toEqual(["/a", "/b", "/c"]);
     expect(loadConfig({}, { SNAPVISOR__IMAGE_ROOTS: "/only" }).imageRoots).toEqual(["/only"]);

@@ -3,10 +3,11 @@
 // plus the shortcuts SNAPVISOR_DATA_DIR, SNAPVISOR_LISTEN, SNAPVISOR_TOKEN, SNAPVISOR_CONFIG, SNAPVISOR_GUEST_DIR and
 // SNAPVISOR_IMAGE_ROOTS (directories separated by `:`, as in PATH).
 import { existsSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { z } from "zod";
 import { normalizeCompression, type CompressionConfig } from "../core/compression/compression-policy.ts";
 import { DEFAULT_CORE_CONFIG } from "../core/service/context.ts";
+import { DataPaths } from "../store/paths.ts";
 
 export const DEFAULT_DATA_DIR = "./data";
 /** Where scripts/build-guest puts the default guest image, relative to the working directory. */
@@ -25,7 +26,7 @@ export const ConfigSchema = z.object({
   authToken: z.string().min(16).optional(),
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
   guestImageDir: z.string().default(DEFAULT_GUEST_DIR),
-  /** Directories `POST /images` may copy files from; empty = `guestImageDir` and `<dataDir>/images`. */
+  /** Directories `POST /images` may copy files from; empty = `guestImageDir`, `<dataDir>/image-sources`, `<dataDir>/images`. */
   imageRoots: z
     .union([z.array(z.string().min(1)), z.string().transform((list) => list.split(":").filter(Boolean))])
     .default([]),
@@ -85,7 +86,10 @@ export function loadConfig(options: ConfigInput & { configFile?: string } = {}, 
   const config = parsed.data;
   config.dataDir = resolve(config.dataDir);
   config.guestImageDir = resolve(config.guestImageDir);
-  if (config.imageRoots.length === 0) config.imageRoots = [config.guestImageDir, join(config.dataDir, "images")];
+  if (config.imageRoots.length === 0) {
+    const paths = new DataPaths(config.dataDir);
+    config.imageRoots = [config.guestImageDir, paths.imageSourcesDir, paths.imagesDir];
+  }
   config.imageRoots = config.imageRoots.map((root) => resolve(root));
   serverCompressionDefault(config); // validated at start-up, not on the first standby
   return config;

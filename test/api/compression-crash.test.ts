@@ -11,7 +11,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 test("SIGKILL during compression: the restarted service finishes the job and the files agree", async () => {
   const dataDir = join(work, "data");
-  const sources = join(dataDir, "images", ".sources"); // image sources must lie under an image root
+  const sources = join(dataDir, "image-sources"); // image sources must lie under an image root
   mkdirSync(sources, { recursive: true });
   writeFileSync(join(sources, "kernel"), "not a kernel");
   writeFileSync(join(sources, "rootfs"), "");

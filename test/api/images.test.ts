@@ -12,7 +12,7 @@ const outside = mkdtempSync(join(tmpdir(), "sv-outside-"));
 
 beforeAll(async () => {
   svc = await startService();
-  sources = join(svc.dataDir, "images", ".sources");
+  sources = join(svc.dataDir, "image-sources");
   mkdirSync(sources);
   writeFileSync(join(sources, "vmlinuz"), "a kernel");
   mkdirSync(join(sources, "subdir"));

@@ -189,8 +189,8 @@ describe("a full data dir: 507 insufficient_storage, nothing half-written", () =
 
   test("an image copy that cannot fit is 507 and registers nothing", async () => {
     withHost({ freeBytes: 0 });
-    const sources = join(svc.dataDir, "images", ".sources-full");
-    mkdirSync(sources);
+    const sources = join(svc.dataDir, "image-sources", "full");
+    mkdirSync(sources, { recursive: true });
     writeFileSync(join(sources, "kernel"), "k".repeat(64 * 1024));
     const res = await svc.call("POST", "/images", { name: "no-room", kernel: join(sources, "kernel") });
     expectError(res, 507, "insufficient_storage", /image no-room needs \d+ bytes .*data dir <data>, 0 bytes free/);
