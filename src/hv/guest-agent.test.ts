@@ -1,7 +1,7 @@
 // Runs the real guest agent (scripts/guest/agent) on a pseudo-terminal and bridges the pty to a Unix socket the way
 // QEMU bridges ttyS1 to its socket chardev (one client at a time, output dropped while none is connected, nothing
-// dropped while one is), so the host client and the agent are tested together without booting a guest. test/integration/guest-boot.test.ts
-// does the same against a real VM.
+// dropped while one is), so the host client and the agent are tested together without booting a guest.
+// test/integration/guest-boot.test.ts does the same against a real VM.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -8,6 +8,7 @@ export class WriteQueue {
 
   /** Queues a copy of `bytes` (the caller may reuse its buffer) and writes what the socket takes now. */
   push(bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
     this.pending.push(bytes.slice());
     this.flush();
   }
