@@ -33,7 +33,7 @@ export interface SnapvisorWiring {
   auth: AuthOption;
   /** Replaces the drivers built from the `hypervisors` config (tests, custom VMMs). */
   drivers?: Hypervisors;
-  /** Replaces the probe of host memory, CPUs and free disk (tests that play a small or full host). */
+  /** Replaces the probe of host memory and free disk (tests that play a small or full host). */
   hostResources?: HostResources;
   logger?: Logger;
   /** Clock and id generator, for tests. */

@@ -43,8 +43,6 @@ export async function createInstance(ctx: CoreContext, input: CreateInstanceInpu
     throw invalidRequest(`vcpus must be between 1 and ${MAX_VCPUS}, got ${input.vcpus}`);
   }
   ensureFitsHost(ctx, input.memoryBytes);
-  const hostCpus = ctx.host.cpus();
-  if (input.vcpus > hostCpus) throw insufficientResources(`vcpus ${input.vcpus} exceeds the host's ${hostCpus} CPUs`);
   const hv = hypervisorFor(ctx, input.hypervisor);
   const image = ctx.images.get(input.image);
   if (!image) throw notFound(`image ${JSON.stringify(input.image)} not found`);

@@ -51,7 +51,7 @@ export interface CoreContext {
   readonly vms: VmRegistry;
   readonly metrics: Metrics;
   readonly compression: CompressionJobs;
-  /** The host's memory, CPUs and free disk, as checked before guests are sized and payloads written. */
+  /** The host's memory and free disk, as checked before guests are sized and payloads written. */
   readonly host: HostResources;
 }
 

@@ -14,11 +14,10 @@ describe("host resources", () => {
     expect(() => parseMeminfo("MemTotal: 1024 kB\n")).toThrow(/MemAvailable/);
   });
 
-  test("the real host: memory within total, at least one CPU, free space of a real directory", async () => {
+  test("the real host: memory within total, free space of a real directory", async () => {
     const { totalBytes, availableBytes } = linuxHostResources.memory();
     expect(totalBytes).toBeGreaterThan(0);
     expect(availableBytes).toBeLessThanOrEqual(totalBytes);
-    expect(linuxHostResources.cpus()).toBeGreaterThanOrEqual(1);
     const dir = mkdtempSync(join(tmpdir(), "sv-free-"));
     try {
       expect(await linuxHostResources.freeBytes(dir)).toBeGreaterThan(0);

@@ -1,9 +1,8 @@
-// What the host has: memory, CPUs and free disk. Core asks this probe before it sizes a guest or writes a payload;
+// What the host has: memory and free disk. Core asks this probe before it sizes a guest or writes a payload;
 // the composition root builds the real one, and tests pass their own to play a small host without touching
 // core code paths.
 import { readFileSync } from "node:fs";
 import { statfs } from "node:fs/promises";
-import { availableParallelism } from "node:os";
 
 export interface HostMemory {
   /** MemTotal: the most any guest could ever be given. */
@@ -14,8 +13,6 @@ export interface HostMemory {
 
 export interface HostResources {
   memory(): HostMemory;
-  /** CPUs this process may run on. */
-  cpus(): number;
   /** Bytes an unprivileged writer can still put on the file system holding `dir` (statfs f_bavail). */
   freeBytes(dir: string): Promise<number>;
 }
@@ -25,7 +22,6 @@ const MEMINFO = "/proc/meminfo";
 /** The real host, read on every call (memory and disk change under us). */
 export const linuxHostResources: HostResources = {
   memory: () => parseMeminfo(readFileSync(MEMINFO, "utf8")),
-  cpus: () => availableParallelism(),
   async freeBytes(dir) {
     const fs = await statfs(dir);
     return fs.bavail * fs.bsize;

@@ -26,7 +26,13 @@ export const CreateInstanceSchema = z
     overlay_size: SizeStringSchema.default("1GB").openapi({
       description: "writable disk size, e.g. 1GB; at least the image's disk and at most the data dir's free space",
     }),
-    vcpus: z.number().int().min(1).max(MAX_VCPUS).default(1).openapi({ description: "at most the host's CPUs" }),
+    vcpus: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_VCPUS)
+      .default(1)
+      .openapi({ description: `1 to ${MAX_VCPUS}; more than the host's CPUs is allowed (overcommit), like QEMU` }),
     hypervisor: HypervisorSchema.default("qemu"),
     env: EnvSchema.default({}),
     volumes: z.array(z.unknown()).default([]),
