@@ -143,3 +143,13 @@ test("killed while a live snapshot resumes its source: no QEMU is left waiting, 
   });
 }, 180_000);
 
+
+test("killed with the guest running, and the database lost too: the instance is rebuilt from its record and adopts its VMM", async () => {
+  await killDuring([["POST", `/instances/${id}/restore`]], 1, () => true); // killed once the restore answered
+  for (const file of readdirSync(dataDir).filter((f) => f.startsWith("snapvisor.db"))) rmSync(join(dataDir, file));
+  await restarted(async (svc) => {
+    expect(await settled(svc)).toBe("Running");
+    expect((await svc.call("GET", `/instances/${id}`)).body.name).toBe("survivor");
+    await sameGuestRuns(svc);
+  });
+}, 180_000);
