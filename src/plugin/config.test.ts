@@ -49,4 +49,10 @@ describe("loadConfig", () => {
     writeFileSync(join(dir, "bad.json"), "{");
     expect(() => loadConfig({ configFile: join(dir, "bad.json") }, {})).toThrow(ConfigError);
   });
+
+  test("an empty or short SNAPVISOR_TOKEN says how to set one instead of turning auth off", () => {
+    for (const token of ["", "short"]) {
+      expect(() => loadConfig({}, { SNAPVISOR_TOKEN: token })).toThrow(/authToken: must hold at least 16 characters: set SNAPVISOR_TOKEN/);
+    }
+  });
 });

@@ -23,7 +23,10 @@ export const ConfigSchema = z.object({
   /** `unix:<path>` (default `<dataDir>/snapvisor.sock`) or `<host>:<port>` for TCP (bearer token required). */
   listen: z.string().optional(),
   /** Bearer token for TCP; generated into `<dataDir>/auth-token` when absent. */
-  authToken: z.string().min(16).optional(),
+  authToken: z
+    .string()
+    .min(16, "must hold at least 16 characters: set SNAPVISOR_TOKEN (or authToken in the config file) to a long random secret, or leave it unset to have one generated")
+    .optional(),
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
   guestImageDir: z.string().default(DEFAULT_GUEST_DIR),
   /** Directories `POST /images` may copy files from; empty = `guestImageDir`, `<dataDir>/image-sources`, `<dataDir>/images`. */
