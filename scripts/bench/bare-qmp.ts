@@ -2,7 +2,7 @@
 // apart from src/hv/qemu/qmp-client.ts on purpose: the baseline must not include our own client. bareRestore is the
 // baseline restore both the lifecycle and the fan-out benchmarks compare with.
 import { join } from "node:path";
-import { waitForAgent } from "../../src/hv/guest-agent.ts";
+import { waitForAgent } from "../../src/hv/guest-agent/index.ts";
 import type { VmConfig } from "../../src/hv/hypervisor.ts";
 import { chooseAccel, probeHost } from "../../src/hv/qemu/accel.ts";
 import { incomingArgv } from "../../src/hv/qemu/argv.ts";

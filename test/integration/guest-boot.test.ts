@@ -1,10 +1,10 @@
 // Boots the default guest (scripts/build-guest) with a plain QEMU command line and talks to its agent: proves the
-// image, /init, the agent on ttyS1 and the host client work together before any driver is involved.
+// image, /init, the agent on its virtio-serial port and the host client work together before any driver is involved.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { execInGuest, waitForAgent } from "../../src/hv/guest-agent.ts";
+import { execInGuest, waitForAgent } from "../../src/hv/guest-agent/index.ts";
 
 const REPO_DIR = join(import.meta.dir, "../..");
 const GUEST_DIR = process.env.SNAPVISOR_GUEST_DIR ?? join(REPO_DIR, ".cache/guest");
@@ -36,9 +36,10 @@ beforeAll(async () => {
       ...["-M", "pc-q35-7.2", "-accel", "tcg,thread=multi", "-cpu", "max", "-m", "256M", "-smp", "1"],
       ...["-nodefaults", "-no-user-config", "-display", "none", "-no-reboot"],
       ...["-kernel", join(GUEST_DIR, "vmlinuz"), "-initrd", join(GUEST_DIR, "initrd.img"), "-append", manifest.cmdline],
-      // ttyS0: console into a file; ttyS1: the guest agent on a Unix socket.
+      // ttyS0: console into a file; the guest agent on a virtio-serial port named as the guest's init expects.
       ...["-chardev", `file,id=console,path=${join(dir, "serial.log")}`, "-serial", "chardev:console"],
-      ...["-chardev", `socket,id=agent,path=${agentSocket},server=on,wait=off`, "-serial", "chardev:agent"],
+      ...["-device", "virtio-serial-pci,id=agentbus", "-chardev", `socket,id=agent,path=${agentSocket},server=on,wait=off`],
+      ...["-device", "virtserialport,bus=agentbus.0,chardev=agent,name=org.snapvisor.agent"],
       ...["-drive", `file=${disk},format=qcow2,if=none,id=disk0,cache=writeback`, "-device", "virtio-blk-pci,drive=disk0"],
     ],
     { stdout: "inherit", stderr: "inherit" },
@@ -57,7 +58,7 @@ afterAll(async () => {
 
 test("echo hello comes back on stdout with exit code 0", async () => {
   const result = await execInGuest(agentSocket, ["echo", "hello"], { timeoutMs: EXEC_TIMEOUT_MS });
-  expect(result).toEqual({ exitCode: 0, stdout: "hello\n", stderr: "" });
+  expect(result).toEqual({ exitCode: 0, stdout: "hello\n", stderr: "", stdoutTruncated: false, stderrTruncated: false });
 });
 
 test("a failing command reports its exit code and stderr separately", async () => {
@@ -69,7 +70,7 @@ test("a failing command reports its exit code and stderr separately", async () =
 
 test("the rootfs disk is mounted on /mnt", async () => {
   const result = await execInGuest(agentSocket, "cat /mnt/hello.txt", { timeoutMs: EXEC_TIMEOUT_MS });
-  expect(result).toEqual({ exitCode: 0, stdout: "hello from the snapvisor rootfs\n", stderr: "" });
+  expect(result).toEqual({ exitCode: 0, stdout: "hello from the snapvisor rootfs\n", stderr: "", stdoutTruncated: false, stderrTruncated: false });
 });
 
 test("the tick counter in guest memory grows", async () => {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { execInGuest, waitForAgent } from "../../src/hv/guest-agent.ts";
+import { execInGuest, waitForAgent } from "../../src/hv/guest-agent/index.ts";
 import { HypervisorError, type VmConfig } from "../../src/hv/hypervisor.ts";
 import { QemuDriver } from "../../src/hv/qemu/driver.ts";
 import type { QemuVm } from "../../src/hv/qemu/qemu-vm.ts";
@@ -215,7 +215,7 @@ describe("adoption, refusals and clean-up", () => {
     const agent = join(dir, "agent.sock");
     await waitForAgent(agent, { timeoutMs: 30_000 });
     const wrote = await execInGuest(agent, "echo after-snapshot >/mnt/probe && sync && cat /mnt/probe");
-    expect(wrote).toEqual({ exitCode: 0, stdout: "after-snapshot\n", stderr: "" });
+    expect(wrote).toEqual({ exitCode: 0, stdout: "after-snapshot\n", stderr: "", stdoutTruncated: false, stderrTruncated: false });
     await vm.shutdown(500);
     await vm.exited;
     expect(vmmProcesses(dir)).toEqual([]);

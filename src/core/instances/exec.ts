@@ -1,5 +1,5 @@
 // POST /instances/{id}/exec: runs a command in the guest through the guest agent, with the instance's env.
-import { execInGuest, type ExecResult } from "../../hv/guest-agent.ts";
+import { execInGuest, type ExecResult } from "../../hv/guest-agent/index.ts";
 import type { CoreContext } from "../service/context.ts";
 import { inStep, invalidState } from "../errors.ts";
 import { agentSocketPath, hypervisorFor } from "../service/hypervisor-lookup.ts";

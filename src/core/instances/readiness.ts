@@ -1,6 +1,6 @@
 // The guest-agent readiness gate (reference §4.9): an operation that returns a Running VM first waits until the
 // guest agent answers, so "Running" means the guest can be used.
-import { waitForAgent } from "../../hv/guest-agent.ts";
+import { waitForAgent } from "../../hv/guest-agent/index.ts";
 import type { Hypervisor } from "../../hv/hypervisor.ts";
 import type { InstanceRow } from "../../store/schema.ts";
 import type { CoreContext } from "../service/context.ts";

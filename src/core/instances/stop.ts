@@ -1,5 +1,5 @@
 // POST /instances/{id}/stop: graceful power-off, then kill; Standby instances drop their standby files.
-import { execInGuest } from "../../hv/guest-agent.ts";
+import { execInGuest } from "../../hv/guest-agent/index.ts";
 import { removeTree } from "../../fs/atomic.ts";
 import { runLocked, type CoreContext } from "../service/context.ts";
 import { inStep } from "../errors.ts";

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { ENV_NAME_PATTERN } from "../../hv/guest-agent.ts";
+import { ENV_NAME_PATTERN } from "../../hv/guest-agent/index.ts";
 import { EnvSchema, envProblem, MAX_ENV_BYTES, MAX_ENV_ENTRIES, MAX_ENV_NAME_CHARS } from "./env.ts";
 
 const identifier = fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,40}$/).filter((n) => n !== "__proto__");

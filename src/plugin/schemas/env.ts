@@ -2,7 +2,7 @@
 // must be exportable there. Checked on the raw body, before zod copies the record (a "__proto__" key would be
 // dropped by the copy, silently).
 import { z } from "@hono/zod-openapi";
-import { ENV_NAME_PATTERN } from "../../hv/guest-agent.ts";
+import { ENV_NAME_PATTERN } from "../../hv/guest-agent/index.ts";
 
 export const MAX_ENV_ENTRIES = 128;
 export const MAX_ENV_NAME_CHARS = 128;
