@@ -7,6 +7,7 @@ import { metricsRoute, requestMetrics } from "./metrics-route.ts";
 import { emptyJsonAsEmptyObject, limitBody, requireBody } from "./request-body.ts";
 import { serveOpenApiDoc } from "./openapi-doc.ts";
 import { imageRoutes } from "./routes/images.ts";
+import { guestRoutes } from "./routes/guest.ts";
 import { instanceRoutes } from "./routes/instances.ts";
 import { scheduleRoutes } from "./routes/schedules.ts";
 import { routeApp } from "./routes/route-helpers.ts";
@@ -32,6 +33,7 @@ export function buildApp(ctx: CoreContext, opts: AppOptions = {}) {
   const routes = app
     .route("/", serviceRoutes())
     .route("/", instanceRoutes(ctx))
+    .route("/", guestRoutes(ctx))
     .route("/", imageRoutes(ctx))
     .route("/", snapshotRoutes(ctx))
     .route("/", scheduleRoutes(ctx));

@@ -8,6 +8,7 @@ import type { SnapvisorApp } from "./app.ts";
 import type { ErrorSchema } from "./schemas/common.ts";
 import type { ImageSchema } from "./schemas/image.ts";
 import type { ExecResultSchema, InstanceSchema } from "./schemas/instance.ts";
+import type { ExecStreamEventSchema } from "./schemas/guest.ts";
 import type { ScheduleSchema } from "./schemas/schedule.ts";
 import type { SnapshotSchema } from "./schemas/snapshot.ts";
 
@@ -16,6 +17,7 @@ export type Snapshot = z.infer<typeof SnapshotSchema>;
 export type Image = z.infer<typeof ImageSchema>;
 export type SnapshotSchedule = z.infer<typeof ScheduleSchema>;
 export type ExecResult = z.infer<typeof ExecResultSchema>;
+export type ExecStreamEvent = z.infer<typeof ExecStreamEventSchema>;
 
 export interface ClientOptions {
   /** `unix:/path/to/snapvisor.sock` or `http://host:port[/prefix]`. */
@@ -107,6 +109,27 @@ export class SnapvisorClient {
   restoreInstance = (id: string) => unwrap(() => this.instance.restore.$post({ param: { id: segment(id) }, json: {} }));
   forkInstance = (id: string, json: Body<typeof this.instance.fork.$post>) => unwrap(() => this.instance.fork.$post({ param: { id: segment(id) }, json }));
   exec = (id: string, json: Body<typeof this.instance.exec.$post>) => unwrap(() => this.instance.exec.$post({ param: { id: segment(id) }, json }));
+  /** exec as it runs: the NDJSON events of /exec/stream, parsed one line at a time. */
+  execStream = async function* (this: SnapvisorClient, id: string, json: Body<typeof this.instance.exec.stream.$post>) {
+    const res = await this.instance.exec.stream.$post({ param: { id: segment(id) }, json });
+    if (!res.ok) await unwrap(async () => res);
+    const lines = res.body!.pipeThrough(new TextDecoderStream());
+    let pending = "";
+    for await (const text of lines) {
+      const parts = (pending + text).split("\n");
+      pending = parts.pop()!;
+      for (const line of parts) if (line) yield JSON.parse(line) as ExecStreamEvent;
+    }
+  };
+  /** Streams `body` into `path` in the guest. */
+  putFile = (id: string, path: string, body: ReadableStream<Uint8Array> | Blob, mode?: string) =>
+    unwrap(() => this.instance.files.$put({ param: { id: segment(id) }, query: { path, ...(mode ? { mode } : {}) } }, { init: { body } }));
+  /** The guest file's bytes as a Response body (a non-2xx answer is thrown). */
+  getFile = async (id: string, path: string): Promise<Response> => {
+    const res = await this.instance.files.$get({ param: { id: segment(id) }, query: { path } });
+    if (!res.ok) await unwrap(async () => res);
+    return res as unknown as Response;
+  };
   logs = (id: string, lines = 100) => unwrap(() => this.instance.logs.$get({ param: { id: segment(id) }, query: { lines: String(lines) } }));
 
   listSnapshots = (filter: Query<typeof this.api.snapshots.$get> = {}) =>

@@ -55,6 +55,13 @@ export const ConfigSchema = z.object({
   scheduler: z
     .object({ enabled: z.boolean().default(true), tickSeconds: z.number().positive().default(DEFAULT_SCHEDULER_TICK_SECONDS) })
     .default({ enabled: true, tickSeconds: DEFAULT_SCHEDULER_TICK_SECONDS }),
+  /** Limits on what goes through a guest agent. */
+  agent: z
+    .object({
+      execOutputLimitBytes: z.number().int().positive().default(DEFAULT_CORE_CONFIG.execOutputLimitBytes),
+      fileCopyMaxBytes: z.number().int().positive().default(DEFAULT_CORE_CONFIG.fileCopyMaxBytes),
+    })
+    .default({ execOutputLimitBytes: DEFAULT_CORE_CONFIG.execOutputLimitBytes, fileCopyMaxBytes: DEFAULT_CORE_CONFIG.fileCopyMaxBytes }),
   timeouts: z
     .object({
       stopMs: z.number().int().positive().default(DEFAULT_CORE_CONFIG.stopTimeoutMs),

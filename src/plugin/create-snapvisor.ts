@@ -83,6 +83,8 @@ export function snapvisorFromConfig(config: Config, wiring: SnapvisorWiring): Sn
       stopTimeoutMs: config.timeouts.stopMs,
       agentReadyTimeoutMs: config.timeouts.agentReadyMs,
       execTimeoutMs: config.timeouts.execMs,
+      execOutputLimitBytes: config.agent.execOutputLimitBytes,
+      fileCopyMaxBytes: config.agent.fileCopyMaxBytes,
       compressionDefault: serverCompressionDefault(config),
       defaultImageDir: config.guestImageDir,
       imageRoots: config.imageRoots,

@@ -46,6 +46,12 @@ export function errorResponse(c: Context, status: ContentfulStatusCode, code: st
   return c.json({ code, message } satisfies ErrorBody, status);
 }
 
+/** The body an error gets when it happens after a streamed response started (its status is already sent). */
+export function streamedErrorBody(err: unknown, dataDir: string): ErrorBody {
+  const code = err instanceof DomainError ? (err.code ?? DEFAULT_CODE[err.kind]) : DEFAULT_CODE.internal;
+  return { code, message: redactHostPaths(err instanceof Error ? err.message : String(err), dataDir) };
+}
+
 /** Hono's onError: every thrown error ends here. Messages name no host path outside `dataDir` (the log keeps
  * them whole for the operator). */
 export function handleError(logger: Logger, dataDir: string) {

@@ -4,24 +4,29 @@ import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { errorResponse } from "./errors.ts";
 
-/** Largest request body. Every body is a small JSON document; there are no upload routes. One would be
- * exempted by testing its path in `limitBody` before the limit applies. */
+/** Largest request body. Every body is a small JSON document but the upload route's, exempted below. */
 export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** PUT /instances/{id}/files streams a file of any size (its own limit applies) and may be empty. */
+const UPLOAD = /\/instances\/[^/]+\/files$/;
+const isUpload = (method: string, path: string) => method === "PUT" && UPLOAD.test(path);
 
 /** Actions whose body is optional (reference §3.8: an empty standby body is `{}`). */
 const OPTIONAL_BODY = /\/instances\/[^/]+\/(start|stop|standby|restore)$/;
 
 const JSON_CONTENT_TYPE = /^application\/([a-z.-]+\+)?json/i;
 
-export const limitBody: MiddlewareHandler = bodyLimit({
+const limit: MiddlewareHandler = bodyLimit({
   maxSize: MAX_BODY_BYTES,
   onError: (c) => errorResponse(c, 413, "payload_too_large", `request body is larger than ${MAX_BODY_BYTES} bytes (1 MiB)`),
 });
 
+export const limitBody: MiddlewareHandler = (c, next) => (isUpload(c.req.method, c.req.path) ? next() : limit(c, next));
+
 /** Every POST/PUT but the optional-body actions needs a body, even when `{}` would be valid (reference §9:
  * "request body is required"). */
 export const requireBody: MiddlewareHandler = async (c, next) => {
-  if ((c.req.method === "POST" || c.req.method === "PUT") && !OPTIONAL_BODY.test(c.req.path)) {
+  if ((c.req.method === "POST" || c.req.method === "PUT") && !OPTIONAL_BODY.test(c.req.path) && !isUpload(c.req.method, c.req.path)) {
     // Read through Hono's body cache (the validators read the same bytes); `limitBody` has bounded them.
     if (c.req.raw.body === null || (await c.req.arrayBuffer()).byteLength === 0) {
       return errorResponse(c, 400, "invalid_request", "request body is required");

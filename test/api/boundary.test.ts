@@ -81,7 +81,7 @@ describe("unknown fields", () => {
     const checked: string[] = [];
     for (const [path, item] of Object.entries<any>(doc.paths)) {
       for (const [method, op] of Object.entries<any>(item)) {
-        if (!op.requestBody) continue;
+        if (!op.requestBody?.content?.["application/json"]) continue; // an upload's body is the file itself
         const url = path.replace(/\{[^}]+\}/g, "no-such-id");
         const res = await svc.call(method.toUpperCase(), url, { target_sate: "Running" });
         expect({ route: `${method} ${path}`, status: res.status, body: res.body }).toEqual({

@@ -1,9 +1,8 @@
-// POST /instances/{id}/exec: runs a command in the guest through the guest agent, with the instance's env.
-import { execInGuest, type ExecResult } from "../../hv/guest-agent/index.ts";
+// POST /instances/{id}/exec (buffered) and /exec/stream: a command run in the guest through its agent, with the
+// instance's env. Many may run at once; none holds the instance lock (guest-agent-target.ts says why).
+import { execInGuest, execStream, type ExecResult } from "../../hv/guest-agent/index.ts";
 import type { CoreContext } from "../service/context.ts";
-import { inStep, invalidState } from "../errors.ts";
-import { agentSocketPath, hypervisorFor } from "../service/hypervisor-lookup.ts";
-import { guestDir, loadInstance, resolveInstance } from "./view.ts";
+import { agentFailure, agentTarget } from "./guest-agent-target.ts";
 
 export async function execInInstance(
   ctx: CoreContext,
@@ -11,18 +10,29 @@ export async function execInInstance(
   command: string | string[],
   timeoutMs = ctx.config.execTimeoutMs,
 ): Promise<ExecResult> {
-  const { id } = resolveInstance(ctx, ref);
-  // Serialized with standby/restore on the same instance: the agent channel does not survive a VMM swap mid-command.
-  return ctx.locks.run(id, () => runInGuest(ctx, id, command, timeoutMs));
+  const { socket, env } = await agentTarget(ctx, ref, "exec");
+  return execInGuest(socket, command, { timeoutMs, env, outputLimitBytes: ctx.config.execOutputLimitBytes }).catch((err: unknown) => {
+    throw agentFailure("exec in guest", err);
+  });
 }
 
-async function runInGuest(ctx: CoreContext, id: string, command: string | string[], timeoutMs: number): Promise<ExecResult> {
-  const view = await loadInstance(ctx, id);
-  if (view.state !== "Running") throw invalidState(`cannot exec in state ${view.state}: the instance must be Running`);
-  if (view.skipGuestAgent) throw invalidState("instance was created with skip_guest_agent: no guest agent to exec through");
-  const socket = agentSocketPath(hypervisorFor(ctx, view.hypervisor), guestDir(ctx, view.id));
-  if (socket === undefined) throw invalidState(`hypervisor ${view.hypervisor} provides no guest-agent channel`);
-  return execInGuest(socket, command, { timeoutMs, env: view.env }).catch((err: unknown) => {
-    throw inStep("exec in guest", err);
-  });
+export interface StreamExecRequest {
+  command: string | string[];
+  timeoutMs?: number;
+  stdin?: AsyncIterable<Uint8Array>;
+  onOutput: (stream: "stdout" | "stderr", bytes: Uint8Array) => void;
+  signal?: AbortSignal;
+}
+
+/** Checks the instance first (errors before any output), then returns the running command's exit. */
+export async function streamExecInInstance(ctx: CoreContext, ref: string, req: StreamExecRequest): Promise<() => Promise<number>> {
+  const { socket, env } = await agentTarget(ctx, ref, "exec");
+  return async () => {
+    try {
+      const { exitCode } = await execStream(socket, req.command, { ...req, timeoutMs: req.timeoutMs ?? ctx.config.execTimeoutMs, env });
+      return exitCode;
+    } catch (err) {
+      throw agentFailure("exec in guest", err);
+    }
+  };
 }

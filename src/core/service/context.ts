@@ -21,6 +21,10 @@ export interface CoreConfig {
   agentReadyTimeoutMs: number;
   /** Default timeout of `exec` when the request gives none. */
   execTimeoutMs: number;
+  /** What a buffered exec keeps of each of stdout and stderr; the rest is cut and flagged. */
+  execOutputLimitBytes: number;
+  /** Largest file copied into or out of a guest. */
+  fileCopyMaxBytes: number;
   /** Server default for snapshot compression; absent = compression is opt-in per request/instance. */
   compressionDefault?: CompressionConfig;
   /** Directory holding the default guest image built by scripts/build-guest (registered as `default`). */
@@ -33,6 +37,8 @@ export const DEFAULT_CORE_CONFIG = {
   stopTimeoutMs: 10_000,
   agentReadyTimeoutMs: 120_000,
   execTimeoutMs: 60_000,
+  execOutputLimitBytes: 16 * 1024 * 1024,
+  fileCopyMaxBytes: 1024 * 1024 * 1024,
 } satisfies Partial<CoreConfig>;
 
 export interface CoreContext {

@@ -17,6 +17,12 @@ export class GuestAgentError extends Error {
   override readonly name = "GuestAgentError";
 }
 
+/** The connection ended (the VMM stopped, entered standby or was replaced) before the request did. */
+export class AgentClosedError extends GuestAgentError {}
+
+/** The agent refused or failed the request (a path that does not exist, a full disk): its message says why. */
+export class AgentRefusedError extends GuestAgentError {}
+
 export const TOO_OLD = "guest image too old: rebuild with scripts/build-guest";
 
 /** Receives the frames of one request, and the end of the connection if it comes first. */

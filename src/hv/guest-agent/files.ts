@@ -10,6 +10,9 @@ export const FILE_CHUNK_BYTES = 256 * 1024;
 /** Longest guest path accepted (Linux PATH_MAX). */
 export const MAX_GUEST_PATH_BYTES = 4096;
 
+/** A file over the copy's size limit. */
+export class FileTooLargeError extends GuestAgentError {}
+
 export interface FileCopyOptions {
   /** Larger files fail the copy. */
   maxBytes: number;
@@ -34,7 +37,7 @@ export async function writeFileInGuest(
     await opened;
     for await (const chunk of source) {
       written += chunk.length;
-      if (written > options.maxBytes) throw new GuestAgentError(`file is larger than the ${options.maxBytes}-byte limit`);
+      if (written > options.maxBytes) throw new FileTooLargeError(`file is larger than the ${options.maxBytes}-byte limit`);
       for (let at = 0; at < chunk.length; at += FILE_CHUNK_BYTES) request.send(Request.data, chunk.subarray(at, at + FILE_CHUNK_BYTES));
       await request.connection.drained();
       request.check(); // the guest may have failed the write already (disk full): stop sending
@@ -58,7 +61,7 @@ export async function readFileFromGuest(
 ): Promise<{ size: number; chunks: AsyncGenerator<Uint8Array> }> {
   const limits = limitsFor(socketPath, path, options);
   const first = await readChunk(socketPath, path, 0, limits);
-  if (first.size > options.maxBytes) throw new GuestAgentError(`${path} is ${first.size} bytes, over the ${options.maxBytes}-byte limit`);
+  if (first.size > options.maxBytes) throw new FileTooLargeError(`${path} is ${first.size} bytes, over the ${options.maxBytes}-byte limit`);
   async function* chunks(): AsyncGenerator<Uint8Array> {
     let chunk = first;
     let offset = 0;

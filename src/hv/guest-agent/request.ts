@@ -1,7 +1,7 @@
 // One request on an agent connection, bounded in time: the connection (and its handshake) is awaited within the
 // request's own deadline, an abort or the deadline sends KILL (the agent ends the command or removes a partial
 // file), and the connection closing fails it. What the frames mean is left to the operation.
-import { agentConnection, GuestAgentError, type AgentConnection } from "./connection.ts";
+import { AgentClosedError, agentConnection, AgentRefusedError, GuestAgentError, type AgentConnection } from "./connection.ts";
 import { Reply, Request, type Frame } from "./frames.ts";
 
 export interface RequestLimits {
@@ -40,7 +40,7 @@ export async function openRequest(socketPath: string, limits: RequestLimits, onF
   };
   const id = connection.open({
     frame: (frame) => {
-      if (frame.type === Reply.error) return fail(new GuestAgentError(`agent: ${frame.payload.toString("utf8").slice(0, 512)}`));
+      if (frame.type === Reply.error) return fail(new AgentRefusedError(`agent: ${frame.payload.toString("utf8").slice(0, 512)}`));
       if (waiter?.accept(frame)) {
         const w = waiter;
         waiter = undefined;
@@ -48,7 +48,7 @@ export async function openRequest(socketPath: string, limits: RequestLimits, onF
       }
       onFrame(frame);
     },
-    closed: () => fail(new GuestAgentError(`agent connection at ${socketPath} closed (the VMM stopped or was replaced) before the request ended`)),
+    closed: () => fail(new AgentClosedError(`agent connection at ${socketPath} closed (the VMM stopped or was replaced) before the request ended`)),
   });
   const cancel = () => {
     connection.send(Request.kill, id);

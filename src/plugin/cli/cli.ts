@@ -21,7 +21,8 @@ const USAGE = `snapvisor - VM snapshots on KVM hosts
   snapvisor instances start|stop|restore|delete ID
   snapvisor instances standby ID [--compression zstd|lz4] [--level N] [--delay 30s]
   snapvisor instances fork ID NAME [--from-running] [--target-state Running|Standby|Stopped]
-  snapvisor instances exec ID -- COMMAND [ARGS...]
+  snapvisor instances exec ID [--follow] -- COMMAND [ARGS...]   (--follow: output as it comes)
+  snapvisor cp [--mode 600] SRC DST    one side is INSTANCE:/guest/path, the other a local file
   snapvisor instances logs ID [--lines 100]
   snapvisor snapshots ls [--instance ID] [--kind Standby|Stopped]   (DISK: space used; APPARENT: sparse size)
   snapvisor snapshots get|delete SNAPSHOT
@@ -51,6 +52,8 @@ const OPTIONS = {
   level: { type: "string" },
   delay: { type: "string" },
   "from-running": { type: "boolean" },
+  follow: { type: "boolean" },
+  mode: { type: "string" },
   "target-state": { type: "string" },
   lines: { type: "string" },
   instance: { type: "string" },
@@ -106,13 +109,14 @@ export async function runCli(argv: string[]): Promise<number> {
   const client = new SnapvisorClient({ address: address(values), token: token(values) });
   const out = new Output(values.json ?? false);
   try {
-    const command = `${canonical(group)} ${canonical(action)}`.trim();
+    // `cp` takes its operands where other groups have an action.
+    const command = group === "cp" ? "cp" : `${canonical(group)} ${canonical(action)}`.trim();
     const handler = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
     if (!handler) {
       console.error(`unknown command: ${[group, action].filter(Boolean).join(" ")}\n\n${USAGE}`);
       return 2;
     }
-    await handler({ client, args, values, trailing, out });
+    await handler({ client, args: group === "cp" ? positionals.slice(1) : args, values, trailing, out });
     return out.exitCode;
   } catch (err) {
     if (err instanceof SnapvisorApiError) {
@@ -128,6 +132,25 @@ export async function runCli(argv: string[]): Promise<number> {
 }
 
 class UsageError extends Error {}
+
+/** `INSTANCE:/abs/path` names a guest file; anything else is a local path. */
+function guestSide(operand: string): { instance: string; path: string } | undefined {
+  const match = /^([^/:]+):(\/.*)$/.exec(operand);
+  return match ? { instance: match[1]!, path: match[2]! } : undefined;
+}
+
+/** Prints a streamed exec's output as it arrives; returns its exit code. */
+async function followExec(client: SnapvisorClient, id: string, command: string[]): Promise<number> {
+  for await (const event of client.execStream(id, { command })) {
+    if (event.type === "error") throw new Error(`${event.message} (${event.code})`);
+    if (event.type !== "exit") (event.type === "stdout" ? process.stdout : process.stderr).write(event.data);
+    else {
+      if (event.stdout_truncated || event.stderr_truncated) console.error("warning: output was cut: the server's output limit was reached");
+      return event.exit_code;
+    }
+  }
+  throw new Error("the stream ended before the command's exit");
+}
 
 class Output {
   exitCode = 0;
@@ -198,8 +221,12 @@ const COMMANDS: Record<string, (i: Invocation) => Promise<void>> = {
       ),
       INSTANCE_COLUMNS,
     ),
-  "instances exec": async ({ client, args, trailing, out }) => {
+  "instances exec": async ({ client, args, values: v, trailing, out }) => {
     if (trailing.length === 0) throw new UsageError("exec needs a command after --");
+    if (v.follow) {
+      out.exitCode = await followExec(client, arg(args, 0, "instance id"), trailing);
+      return;
+    }
     const r = await client.exec(arg(args, 0, "instance id"), { command: trailing });
     if (out.json) out.raw(r);
     else {
@@ -207,6 +234,12 @@ const COMMANDS: Record<string, (i: Invocation) => Promise<void>> = {
       process.stderr.write(r.stderr);
     }
     out.exitCode = r.exit_code;
+  },
+  cp: async ({ client, args, values: v }) => {
+    const [from, to] = [guestSide(arg(args, 0, "source")), guestSide(arg(args, 1, "destination"))];
+    if (from && !to) await Bun.write(args[1]!, await client.getFile(from.instance, from.path));
+    else if (to && !from) await client.putFile(to.instance, to.path, Bun.file(args[0]!), v.mode);
+    else throw new UsageError("cp copies between a local file and INSTANCE:/guest/path: exactly one side names an instance");
   },
   "instances logs": async ({ client, args, values: v, out }) => out.raw(await client.logs(arg(args, 0, "instance id"), num(v.lines))),
   "instances delete": async ({ client, args }) => client.deleteInstance(arg(args, 0, "instance id")),

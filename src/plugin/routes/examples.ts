@@ -102,4 +102,10 @@ export const requestExamples = {
   setSchedule: { interval: "1h", retention: { max_count: 24, max_age: "24h" }, name_prefix: "hourly" } satisfies Example<typeof SetScheduleSchema>,
 };
 
-export const execResultExample: Example<typeof ExecResultSchema> = { exit_code: 0, stdout: "6.1.0-18-amd64\n", stderr: "" };
+export const execResultExample: Example<typeof ExecResultSchema> = {
+  exit_code: 0,
+  stdout: "6.1.0-18-amd64\n",
+  stderr: "",
+  stdout_truncated: false,
+  stderr_truncated: false,
+};

@@ -33,7 +33,7 @@ import { errors, jsonBody, jsonResponse, routeApp } from "./route-helpers.ts";
 
 const tags = ["instances"];
 const byId = { params: IdParamSchema };
-const ID_NOTE = "`{id}` is an instance id, a name, or a unique id prefix.";
+export const ID_NOTE = "`{id}` is an instance id, a name, or a unique id prefix.";
 
 const list = createRoute({
   method: "get",
@@ -190,7 +190,8 @@ export function instanceRoutes(ctx: CoreContext) {
     .openapi(exec, async (c) => {
       const { command, timeout_ms } = c.req.valid("json");
       const r = await execInInstance(ctx, c.req.valid("param").id, command, timeout_ms);
-      return c.json({ exit_code: r.exitCode, stdout: r.stdout, stderr: r.stderr }, 200);
+      const truncated = { stdout_truncated: r.stdoutTruncated, stderr_truncated: r.stderrTruncated };
+      return c.json({ exit_code: r.exitCode, stdout: r.stdout, stderr: r.stderr, ...truncated }, 200);
     })
     .openapi(logs, async (c) => c.text(await readInstanceLog(ctx, c.req.valid("param").id, c.req.valid("query").lines), 200));
 }

@@ -96,7 +96,13 @@ export const ExecSchema = z
   .openapi("ExecRequest");
 
 export const ExecResultSchema = z
-  .object({ exit_code: z.number().int(), stdout: z.string(), stderr: z.string() })
+  .object({
+    exit_code: z.number().int(),
+    stdout: z.string(),
+    stderr: z.string(),
+    stdout_truncated: z.boolean().openapi({ description: "stdout was longer than the server's output limit: this is its beginning" }),
+    stderr_truncated: z.boolean(),
+  })
   .openapi("ExecResult");
 
 export const LogsQuerySchema = z.object({

@@ -1,0 +1,22 @@
+// PUT/GET /instances/{id}/files: a file streamed into or out of a Running guest through its agent, bounded by the
+// configured size limit. Writes land whole or not at all (the agent renames a completed temp file into place).
+import { readFileFromGuest, writeFileInGuest } from "../../hv/guest-agent/index.ts";
+import type { CoreContext } from "../service/context.ts";
+import { agentFailure, agentTarget } from "./guest-agent-target.ts";
+
+/** Limit for one whole copy: generous, a TCG guest writes ~10 MB/s. */
+export const FILE_COPY_TIMEOUT_MS = 600_000;
+
+export async function writeGuestFile(ctx: CoreContext, ref: string, path: string, body: AsyncIterable<Uint8Array>, mode?: number): Promise<number> {
+  const { socket } = await agentTarget(ctx, ref, "copy files");
+  return writeFileInGuest(socket, path, body, { maxBytes: ctx.config.fileCopyMaxBytes, timeoutMs: FILE_COPY_TIMEOUT_MS, mode }).catch((err: unknown) => {
+    throw agentFailure(`write ${path}`, err);
+  });
+}
+
+export async function readGuestFile(ctx: CoreContext, ref: string, path: string): Promise<{ size: number; chunks: AsyncGenerator<Uint8Array> }> {
+  const { socket } = await agentTarget(ctx, ref, "copy files");
+  return readFileFromGuest(socket, path, { maxBytes: ctx.config.fileCopyMaxBytes, timeoutMs: FILE_COPY_TIMEOUT_MS }).catch((err: unknown) => {
+    throw agentFailure(`read ${path}`, err);
+  });
+}
