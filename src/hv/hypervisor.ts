@@ -15,6 +15,8 @@ export interface Capabilities {
   fork: boolean;
   /** Can stop the guest's vCPUs and resume them (standby pauses before it writes the snapshot). */
   pause: boolean;
+  /** Network backends the driver can attach (NetworkAttachment modes). */
+  networkModes: readonly NetworkAttachment["mode"][];
 }
 
 /** A disk attached to the VM. `path` is relative to the guest dir unless absolute (shared, read-only bases). */
@@ -38,9 +40,26 @@ export interface VmConfig {
   disks: DiskConfig[];
   /** Whether a guest-agent channel is wired (agent socket under the guest dir). */
   guestAgent: boolean;
+  /** The one network device; absent = none (instances created before networking, or with it disabled). */
+  network?: NetworkAttachment;
+  /** VM generation id (a GUID) for drivers with a vmgenid device; a fork gets a fresh one, so guests reseed. */
+  generationId?: string;
   /** Driver-specific knobs (e.g. QEMU accel/machine); drivers validate their own. */
   extra?: Record<string, unknown>;
 }
+
+/** A host port forwarded to a guest TCP port (user mode: QEMU's slirp `hostfwd`, on 127.0.0.1 only). */
+export interface PortForward {
+  guestPort: number;
+  hostPort: number;
+}
+
+/**
+ * The guest's network device and what backs it; core decides it (allocations), drivers translate it. `user`:
+ * the VMM's own user-mode NAT, no privileges, guest ports reached through loopback forwards. `bridge`: a TAP
+ * that core has created and attached to its bridge before the VMM starts.
+ */
+export type NetworkAttachment = { mode: "user"; mac: string; forwards: PortForward[] } | { mode: "bridge"; mac: string; tap: string };
 
 /** Files a driver keeps under a guest dir; every path is relative to that dir. */
 export interface GuestLayout {
@@ -83,6 +102,8 @@ export interface RunningVm {
   state(): Promise<VmState>;
   pause(): Promise<void>;
   resume(): Promise<void>;
+  /** The VM generation id the guest sees (drivers with a vmgenid device); null when the VM has none. */
+  generationId?(): Promise<string | null>;
   /**
    * Writes memory and device state into `dir` (pre-created, empty), durably; VM must be paused. Returns what to
    * record beside them (written last: the record's presence says the files are complete).
@@ -113,7 +134,8 @@ export interface Hypervisor {
   start(req: StartRequest): Promise<RunningVm>;
   /**
    * Starts a fresh VMM from the snapshot in `snapshotDir` (inside `req.dir`) and resumes it. The memory file is
-   * only ever read: it may be hard-linked into other guests.
+   * only ever read: it may be hard-linked into other guests. The hardware is the snapshot's; its network backend,
+   * MAC and generation id are `req.config`'s (a fork's new identity; see vm-identity.ts).
    */
   restore(req: StartRequest & { snapshotDir: string; saved: StoredVm }): Promise<RunningVm>;
   /** Checks a snapshot's record; throws HypervisorError("incompatible") if this VMM cannot restore it. */

@@ -12,6 +12,7 @@ import { instanceRoutes } from "./routes/instances.ts";
 import { scheduleRoutes } from "./routes/schedules.ts";
 import { routeApp } from "./routes/route-helpers.ts";
 import { serviceRoutes } from "./routes/service.ts";
+import { capabilitiesRoutes } from "./routes/capabilities.ts";
 import { snapshotRoutes } from "./routes/snapshots.ts";
 
 export interface AppOptions {
@@ -32,6 +33,7 @@ export function buildApp(ctx: CoreContext, opts: AppOptions = {}) {
   // Chained, so the app's type carries every route for the typed client (`hc<SnapvisorApp>`).
   const routes = app
     .route("/", serviceRoutes())
+    .route("/", capabilitiesRoutes(ctx))
     .route("/", instanceRoutes(ctx))
     .route("/", guestRoutes(ctx))
     .route("/", imageRoutes(ctx))

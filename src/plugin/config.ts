@@ -7,6 +7,7 @@ import { resolve } from "node:path";
 import { z } from "zod";
 import { normalizeCompression, type CompressionConfig } from "../core/compression/compression-policy.ts";
 import { DEFAULT_CORE_CONFIG } from "../core/service/context.ts";
+import { NetworkConfigSchema } from "../core/network/network-config.ts";
 import { DataPaths } from "../store/paths.ts";
 
 export const DEFAULT_DATA_DIR = "./data";
@@ -50,6 +51,8 @@ export const ConfigSchema = z.object({
       cloudHypervisor: { binary: "cloud-hypervisor" },
       firecracker: { binary: "firecracker" },
     }),
+  /** Guest networking: `user` (default, no host changes) or `bridge` (managed bridge, TAPs; needs CAP_NET_ADMIN). */
+  network: NetworkConfigSchema,
   /** Server default for snapshot compression (reference `snapshot.compression_default`); disabled = absent. */
   compressionDefault: CompressionDefault,
   scheduler: z

@@ -21,6 +21,7 @@ import { JobsRepo } from "../store/jobs-repo.ts";
 import { DataPaths } from "../store/paths.ts";
 import { SchedulesRepo } from "../store/schedules-repo.ts";
 import { SnapshotsRepo } from "../store/snapshots-repo.ts";
+import { NetworkRepo } from "../store/network-repo.ts";
 import { buildApp, type SnapvisorApp } from "./app.ts";
 import { requiredToken, type AuthOption } from "./auth.ts";
 import { loadConfig, serverCompressionDefault, type Config, type ConfigInput } from "./config.ts";
@@ -39,6 +40,7 @@ export interface SnapvisorWiring {
   /** Clock and id generator, for tests. */
   clock?: () => Date;
   newId?: () => string;
+  randomBytes?: (n: number) => Uint8Array;
 }
 
 export interface SnapvisorOptions extends ConfigInput, SnapvisorWiring {
@@ -60,8 +62,8 @@ export interface Snapvisor {
 }
 
 export function createSnapvisor(options: SnapvisorOptions): Snapvisor {
-  const { auth, drivers, hostResources, logger, clock, newId, ...configInput } = options;
-  return snapvisorFromConfig(loadConfig(configInput), { auth, drivers, hostResources, logger, clock, newId });
+  const { auth, drivers, hostResources, logger, clock, newId, randomBytes, ...configInput } = options;
+  return snapvisorFromConfig(loadConfig(configInput), { auth, drivers, hostResources, logger, clock, newId, randomBytes });
 }
 
 /** The composition itself, from a config already loaded (`serve` loads it once to pick its listener). */
@@ -88,6 +90,7 @@ export function snapvisorFromConfig(config: Config, wiring: SnapvisorWiring): Sn
       compressionDefault: serverCompressionDefault(config),
       defaultImageDir: config.guestImageDir,
       imageRoots: config.imageRoots,
+      network: config.network,
     },
     logger,
     clock,
@@ -108,6 +111,8 @@ export function snapvisorFromConfig(config: Config, wiring: SnapvisorWiring): Sn
       clock,
     }),
     host: wiring.hostResources ?? linuxHostResources,
+    networkLeases: new NetworkRepo(db),
+    randomBytes: wiring.randomBytes ?? ((n) => crypto.getRandomValues(new Uint8Array(n))),
   };
   const scheduler = new ScheduleRunner(ctx, config.scheduler.tickSeconds * 1000);
   const loop = config.scheduler.enabled ? scheduler : undefined;

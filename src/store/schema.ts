@@ -26,6 +26,15 @@ export interface SnapshotPolicy {
   standbyCompressionDelayMs?: number;
 }
 
+/** An instance's network settings as stored (normalised; rates in bytes per second, 0 = no limit). */
+export interface NetworkSettings {
+  enabled: boolean;
+  downloadBytesPerSec: number;
+  uploadBytesPerSec: number;
+  /** Guest TCP ports reached through host loopback forwards in user mode. */
+  guestPorts: number[];
+}
+
 /** Lifecycle of a stored row: `ready` rows are visible; `deleting` rows are half-removed (reconciled at start-up);
  * `error` rows lost their payload. */
 export const ROW_STATES = ["ready", "deleting", "error"] as const;
@@ -47,6 +56,8 @@ export const instances = sqliteTable(
     /** Normalised snapshot policy (compression + standby delay), null when none was given. */
     snapshotPolicy: text("snapshot_policy", { mode: "json" }).$type<SnapshotPolicy>(),
     skipGuestAgent: integer("skip_guest_agent", { mode: "boolean" }).notNull(),
+    /** Null for instances created before networking: they have no network device (their snapshots neither). */
+    network: text("network", { mode: "json" }).$type<NetworkSettings>(),
     pid: integer("pid"),
     rowState: text("row_state", { enum: ROW_STATES }).notNull(),
     stateError: text("state_error"),
@@ -60,7 +71,7 @@ export const instances = sqliteTable(
 /** What restore and fork rebuild an instance from: the source row minus identity and runtime fields. */
 export type StoredMetadata = Pick<
   typeof instances.$inferSelect,
-  "image" | "hypervisor" | "hypervisorVersion" | "vcpus" | "memoryBytes" | "overlayBytes" | "env" | "tags" | "snapshotPolicy" | "skipGuestAgent"
+  "image" | "hypervisor" | "hypervisorVersion" | "vcpus" | "memoryBytes" | "overlayBytes" | "env" | "tags" | "snapshotPolicy" | "skipGuestAgent" | "network"
 >;
 
 export const SNAPSHOT_KINDS = ["Standby", "Stopped"] as const;
@@ -110,6 +121,39 @@ export const forks = sqliteTable(
   (t) => [index("forks_snapshot").on(t.snapshotId)],
 );
 
+export const NETWORK_MODES = ["user", "bridge"] as const;
+
+/**
+ * The network identity of an instance whose VM exists (running or standby): taken at boot (or at a fork's first
+ * resume), kept through standby, released on stop and delete. The unique indexes are what keep two guests from
+ * sharing an address, also across crashes (start-up reconcile drops leases of instances with no VM).
+ */
+export const networkLeases = sqliteTable(
+  "network_leases",
+  {
+    instanceId: text("instance_id").primaryKey(),
+    mode: text("mode", { enum: NETWORK_MODES }).notNull(),
+    /** Bridge mode only; in user mode every guest is 10.0.2.15 behind its own NAT (null here). */
+    ip: text("ip"),
+    mac: text("mac").notNull(),
+    /** Bridge mode only. */
+    tap: text("tap"),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("network_leases_ip").on(t.ip), uniqueIndex("network_leases_mac").on(t.mac), uniqueIndex("network_leases_tap").on(t.tap)],
+);
+
+/** User-mode loopback forwards of leased instances; a host port belongs to one instance. */
+export const portForwards = sqliteTable(
+  "port_forwards",
+  {
+    hostPort: integer("host_port").primaryKey(),
+    instanceId: text("instance_id").notNull(),
+    guestPort: integer("guest_port").notNull(),
+  },
+  (t) => [index("port_forwards_instance").on(t.instanceId)],
+);
+
 export const schedules = sqliteTable("schedules", {
   instanceId: text("instance_id").primaryKey(),
   intervalMs: integer("interval_ms").notNull(),
@@ -150,3 +194,5 @@ export type SnapshotRow = typeof snapshots.$inferSelect;
 export type ForkRow = typeof forks.$inferSelect;
 export type ScheduleRow = typeof schedules.$inferSelect;
 export type JobRow = typeof jobs.$inferSelect;
+export type NetworkLeaseRow = typeof networkLeases.$inferSelect;
+export type PortForwardRow = typeof portForwards.$inferSelect;

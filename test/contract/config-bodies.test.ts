@@ -11,6 +11,7 @@ const variants: VmConfig[] = [
   base,
   { ...base, vcpus: 4, initrd: "/img/initrd.img", disks: [{ path: "disk.raw", format: "raw", readonly: false }] },
   { ...base, disks: [{ path: "disk.raw", format: "raw", readonly: false }, { path: "/img/base.raw", format: "raw", readonly: true }] },
+  { ...base, network: { mode: "bridge", tap: "sv-abcdefgh", mac: "02:53:56:00:00:01" } },
 ];
 
 test("CH vm.create bodies are valid VmConfigs", () => {
@@ -21,6 +22,19 @@ test("CH vm.create bodies are valid VmConfigs", () => {
   }
   // The validator does fail: a typo CH would silently drop.
   expect(spec.checkRequest("PUT", "/api/v1/vm.create", { ...chVmConfig(base, "/d", "s"), cpu: {} })).toEqual(["(body) must NOT have additional properties 'cpu'"]);
+});
+
+test("a bridge attachment becomes CH's `net` and FC's network interface; user mode is refused, not dropped", () => {
+  const bridged = variants.at(-1)!;
+  expect(chVmConfig(bridged, "/d", "s").net).toEqual([{ tap: "sv-abcdefgh", mac: "02:53:56:00:00:01" }]);
+  expect(fcBootRequests(bridged).at(-1)).toEqual({
+    method: "PUT",
+    path: "/network-interfaces/eth0",
+    body: { iface_id: "eth0", host_dev_name: "sv-abcdefgh", guest_mac: "02:53:56:00:00:01" },
+  });
+  const user: VmConfig = { ...base, network: { mode: "user", mac: "02:53:56:00:00:01", forwards: [] } };
+  expect(() => chVmConfig(user, "/d", "s")).toThrow(/no user-mode network/);
+  expect(() => fcBootRequests(user)).toThrow(/no user-mode network/);
 });
 
 test("FC pre-boot bodies are valid and carry no field v1.16.1 does not know", () => {

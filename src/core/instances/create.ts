@@ -2,14 +2,16 @@
 // rootfs as its writable disk). The dir is built in <data>/tmp and renamed into place before the row commits.
 import { truncate } from "node:fs/promises";
 import { join } from "node:path";
-import type { HypervisorType } from "../../hv/hypervisor.ts";
+import type { Hypervisor, HypervisorType } from "../../hv/hypervisor.ts";
 import { commitDir, removeTree, stageDir } from "../../fs/atomic.ts";
 import { allocatedSize } from "../../store/file-sizes.ts";
 import { GUEST_FILES } from "../../store/payload/layout.ts";
 import { sparseCopyFile } from "../../fs/sparse-copy.ts";
 import type { SnapshotPolicy } from "../compression/compression-policy.ts";
+import type { NetworkSettings } from "../../store/schema.ts";
+import { generationIdFrom } from "./generation-id.ts";
 import type { CoreContext } from "../service/context.ts";
-import { DomainError, inStep, insufficientResources, invalidRequest, notFound } from "../errors.ts";
+import { DomainError, inStep, insufficientResources, invalidRequest, notFound, notSupported } from "../errors.ts";
 import { describeBytes } from "../service/describe-bytes.ts";
 import { storageError } from "../service/disk-space.ts";
 import { ensureFitsHost } from "../service/host-memory.ts";
@@ -32,6 +34,21 @@ export interface CreateInstanceInput {
   tags: Record<string, string>;
   snapshotPolicy?: SnapshotPolicy;
   skipGuestAgent: boolean;
+  /** `enabled` undefined: on where the hypervisor can attach the server's network mode, off elsewhere. */
+  network: Omit<NetworkSettings, "enabled"> & { enabled?: boolean };
+}
+
+function networkSettings(ctx: CoreContext, hv: Hypervisor, asked: CreateInstanceInput["network"]): NetworkSettings {
+  const mode = ctx.config.network.mode;
+  const possible = hv.capabilities.networkModes.includes(mode);
+  if (asked.enabled && !possible) {
+    throw notSupported(`network: hypervisor ${hv.type} cannot attach a ${mode}-mode network on this server; set network.enabled to false`);
+  }
+  const enabled = asked.enabled ?? possible;
+  if (asked.guestPorts.length > 0 && !(enabled && mode === "user")) {
+    throw invalidRequest(`network.port_forwards: forwards exist in user mode with the network enabled (this server runs ${mode} mode${enabled ? "" : ", network disabled"})`);
+  }
+  return { ...asked, enabled };
 }
 
 export async function createInstance(ctx: CoreContext, input: CreateInstanceInput): Promise<InstanceView> {
@@ -44,6 +61,7 @@ export async function createInstance(ctx: CoreContext, input: CreateInstanceInpu
   }
   ensureFitsHost(ctx, input.memoryBytes);
   const hv = hypervisorFor(ctx, input.hypervisor);
+  const network = networkSettings(ctx, hv, input.network);
   const image = ctx.images.get(input.image);
   if (!image) throw notFound(`image ${JSON.stringify(input.image)} not found`);
   if (ctx.instances.byName(input.name)) {
@@ -77,6 +95,7 @@ export async function createInstance(ctx: CoreContext, input: CreateInstanceInpu
       snapshotPolicy: input.snapshotPolicy ?? null,
       // A hypervisor with no agent channel on this host cannot pass the readiness gate: it runs without one.
       skipGuestAgent: input.skipGuestAgent || hv.layout().agentSocket === undefined,
+      network,
     },
   );
   const staging = await stageDir(ctx.paths.tmpDir);
@@ -88,7 +107,8 @@ export async function createInstance(ctx: CoreContext, input: CreateInstanceInpu
       // A bigger virtual disk than the image costs nothing: the tail is a hole.
       await truncate(disk, input.overlayBytes);
     }
-    const config = vmConfigFor(image, { vcpus: input.vcpus, memoryBytes: input.memoryBytes, guestAgent: !input.skipGuestAgent });
+    const generationId = generationIdFrom(ctx.randomBytes(16));
+    const config = vmConfigFor(image, { vcpus: input.vcpus, memoryBytes: input.memoryBytes, guestAgent: !input.skipGuestAgent, generationId });
     await writeInstanceFiles(staging, config, row, null);
     // 3. Rename into place, then commit the row.
     await commitDir(staging, ctx.paths.guest(id));

@@ -3,6 +3,7 @@
 import { removeTree } from "../../fs/atomic.ts";
 import type { CoreContext } from "../service/context.ts";
 import { resolveInstance } from "./view.ts";
+import { releaseNetwork } from "../network/leases.ts";
 
 export async function deleteInstance(ctx: CoreContext, ref: string): Promise<void> {
   const { id } = resolveInstance(ctx, ref);
@@ -11,6 +12,7 @@ export async function deleteInstance(ctx: CoreContext, ref: string): Promise<voi
     await ctx.compression.cancel({ kind: "instance", id }, "delete_instance");
     ctx.instances.update(id, { rowState: "deleting" });
     await ctx.vms.release(id)?.kill();
+    await releaseNetwork(ctx, id);
     await removeTree(ctx.paths.guest(id));
     ctx.instances.remove(id);
   });

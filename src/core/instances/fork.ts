@@ -17,7 +17,10 @@ import { getImage } from "../images/images.ts";
 import { assertCapturable, captureLive } from "./capture-live.ts";
 import { deleteInstance } from "./delete.ts";
 import { newInstanceRow } from "./instance-row.ts";
+import { generationIdFrom } from "./generation-id.ts";
 import { bootInstance } from "./start.ts";
+import { runHandoffs } from "./handoffs.ts";
+import { assertMailboxesDeliverable, mailboxHandoff, type Mailbox } from "./mailboxes.ts";
 import { describeInstance, guestDir, hasStandbyFiles, loadInstance, resolveInstance, standbyDir, type InstanceView } from "./view.ts";
 import { resumeFromStandby } from "./restore.ts";
 import { ensureMemoryAvailable } from "../service/host-memory.ts";
@@ -34,12 +37,14 @@ export interface ForkSnapshotInput {
   name: string;
   targetState?: string;
   targetHypervisor?: string;
+  mailboxes?: Mailbox[];
 }
 
 export interface ForkInstanceInput {
   name: string;
   fromRunning: boolean;
   targetState?: string;
+  mailboxes?: Mailbox[];
 }
 
 /** POST /snapshots/{id}/fork */
@@ -48,6 +53,7 @@ export async function forkSnapshot(ctx: CoreContext, snapshotId: string, input: 
   const target = resolveTargetState(snapshot.kind, input.targetState);
   const hv = resolveTargetHypervisor(ctx, snapshot, input.targetHypervisor);
   const stored = snapshot.storedMetadata;
+  assertMailboxesDeliverable(input.mailboxes, target, hv, stored.skipGuestAgent);
   if (target !== "Stopped") getImage(ctx, stored.image);
   if (snapshot.kind === "Standby") requireCapabilities(hv, ["fork"], "fork a snapshot with memory");
   assertNameFree(ctx, input.name, "conflict");
@@ -64,7 +70,7 @@ export async function forkSnapshot(ctx: CoreContext, snapshotId: string, input: 
     const record = { name: input.name, stored: { ...stored, hypervisor: hv.type }, snapshotId, nameConflictCode: "conflict" };
     return materializeFork(ctx, record, (staging, forkDir) => stageFork(ctx, hv, { from: payload, savedIn }, staging, forkDir));
   });
-  return applyForkTarget(ctx, forkId, target);
+  return applyForkTarget(ctx, forkId, target, input.mailboxes);
 }
 
 /** POST /instances/{id}/fork */
@@ -83,6 +89,7 @@ export async function forkInstance(ctx: CoreContext, ref: string, input: ForkIns
     }
     if (source.state !== "Stopped") requireCapabilities(hv, ["fork"], "fork an instance with memory");
     assertCapturable(hv, source.state, "fork");
+    assertMailboxesDeliverable(input.mailboxes, requested ?? (isLive(source.state) ? "Running" : source.state), hv, source.skipGuestAgent);
     assertNameFree(ctx, input.name, "name_conflict");
     const dir = guestDir(ctx, id);
     const record = { name: input.name, stored: storedMetadataOf(ctx.instances.get(id)!), nameConflictCode: "name_conflict" };
@@ -93,7 +100,7 @@ export async function forkInstance(ctx: CoreContext, ref: string, input: ForkIns
     return { forkId, sourceState: isLive(source.state) ? ("Running" as const) : (source.state as "Stopped" | "Standby") };
   });
   // Default target: the source's state at fork time.
-  return applyForkTarget(ctx, made.forkId, requested ?? made.sourceState);
+  return applyForkTarget(ctx, made.forkId, requested ?? made.sourceState, input.mailboxes);
 }
 
 function assertNameFree(ctx: CoreContext, name: string, code: string): void {
@@ -134,8 +141,10 @@ async function materializeFork(ctx: CoreContext, record: ForkRecord, stage: (sta
   const dir = guestDir(ctx, forkId);
   try {
     await stage(staging, dir);
-    // The copied record names the source: the fork's names the fork (and its snapshot, for ref_count).
-    await writeInstanceFiles(staging, await readVmConfig(staging), row, record.snapshotId ?? null);
+    // The copied record names the source: the fork's names the fork (and its snapshot, for ref_count), and gives
+    // it a generation id of its own (what tells a resume that handoffs are due, and the guest to reseed).
+    const config = { ...(await readVmConfig(staging)), generationId: generationIdFrom(ctx.randomBytes(16)) };
+    await writeInstanceFiles(staging, config, row, record.snapshotId ?? null);
     await commitDir(staging, dir);
   } catch (err) {
     await removeTree(staging);
@@ -156,32 +165,41 @@ async function materializeFork(ctx: CoreContext, record: ForkRecord, stage: (sta
 }
 
 /** Brings a new fork (Stopped or Standby) to its target state; on failure the fork is deleted (reference §4.8). */
-async function applyForkTarget(ctx: CoreContext, forkId: string, target: TargetState): Promise<InstanceView> {
+async function applyForkTarget(ctx: CoreContext, forkId: string, target: TargetState, mailboxes?: Mailbox[]): Promise<InstanceView> {
   try {
     return await ctx.locks.run(forkId, async () => {
-      const view = await loadInstance(ctx, forkId);
-      const from = view.state;
-      if (from === target) return view;
-      if (from === "Stopped" && target === "Running") return bootInstance(ctx, forkId);
-      if (from === "Stopped" && target === "Standby") {
-        await bootInstance(ctx, forkId);
-        const plan = standbyPlan(view.snapshotPolicy, {}, ctx.config.compressionDefault);
-        await enterStandby(ctx, forkId);
-        if (plan) ctx.compression.scheduleStandby(forkId, standbyDir(ctx, forkId), view.hypervisor, plan);
-        return describeInstance(ctx, ctx.instances.get(forkId)!);
-      }
-      if (from === "Standby" && target === "Running") {
-        ensureMemoryAvailable(ctx, view.memoryBytes, `resuming fork ${view.name}`);
-        return resumeFromStandby(ctx, forkId, "fork_restore");
-      }
-      if (from === "Standby" && target === "Stopped") {
-        await removeTree(standbyDir(ctx, forkId));
-        return describeInstance(ctx, ctx.instances.get(forkId)!);
-      }
-      throw invalidState(`cannot transition forked instance from ${from} to ${target}`);
+      const reached = await reachForkTarget(ctx, forkId, target);
+      // After the resume's own handoffs (network first), still under the fork's lock: nothing sees the fork
+      // Running before its mailboxes are there.
+      if (mailboxes?.length) await runHandoffs(ctx, ctx.instances.get(forkId)!, [mailboxHandoff(mailboxes)]);
+      return reached;
     });
   } catch (err) {
     await deleteInstance(ctx, forkId).catch((delErr) => ctx.logger.error("remove failed fork", { instance: forkId, error: String(delErr) }));
     throw err;
   }
+}
+
+/** Stopped or Standby → the target state (caller holds the fork's lock). */
+async function reachForkTarget(ctx: CoreContext, forkId: string, target: TargetState): Promise<InstanceView> {
+  const view = await loadInstance(ctx, forkId);
+  const from = view.state;
+  if (from === target) return view;
+  if (from === "Stopped" && target === "Running") return bootInstance(ctx, forkId);
+  if (from === "Stopped" && target === "Standby") {
+    await bootInstance(ctx, forkId);
+    const plan = standbyPlan(view.snapshotPolicy, {}, ctx.config.compressionDefault);
+    await enterStandby(ctx, forkId);
+    if (plan) ctx.compression.scheduleStandby(forkId, standbyDir(ctx, forkId), view.hypervisor, plan);
+    return describeInstance(ctx, ctx.instances.get(forkId)!);
+  }
+  if (from === "Standby" && target === "Running") {
+    ensureMemoryAvailable(ctx, view.memoryBytes, `resuming fork ${view.name}`);
+    return resumeFromStandby(ctx, forkId, "fork_restore");
+  }
+  if (from === "Standby" && target === "Stopped") {
+    await removeTree(standbyDir(ctx, forkId));
+    return describeInstance(ctx, ctx.instances.get(forkId)!);
+  }
+  throw invalidState(`cannot transition forked instance from ${from} to ${target}`);
 }

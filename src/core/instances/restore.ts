@@ -13,6 +13,9 @@ import { isLive } from "./state-machine.ts";
 import { readVmConfig } from "./vm-config.ts";
 import { trackLaunched } from "./vm-records.ts";
 import { readSavedVm } from "../../store/payload/vm-record.ts";
+import type { VmConfig } from "../../hv/hypervisor.ts";
+import { acquireNetwork, releaseNetwork } from "../network/leases.ts";
+import { runHandoffs } from "./handoffs.ts";
 
 export async function restoreInstance(ctx: CoreContext, ref: string): Promise<InstanceView> {
   const { id } = resolveInstance(ctx, ref);
@@ -32,9 +35,19 @@ export async function resumeFromStandby(ctx: CoreContext, id: string, operation:
   const dir = guestDir(ctx, id);
   const snapshotDir = standbyDir(ctx, id);
   await ctx.compression.takeRawMemory({ kind: "instance", id }, snapshotDir, hv, operation);
+  const config = await readVmConfig(dir);
+  // A fork's record carries its own generation id while its standby files still hold its source's, and a guest
+  // restored from a snapshot into a stopped instance gets a fresh lease: either way the guest resumes configured
+  // as someone else and must be told who it is now (handoffs). A plain restore keeps both.
+  let newIdentity = false;
+  const net = await acquireNetwork(ctx, row);
   const vm = await readSavedVm(snapshotDir)
-    .then(async (saved) => hv.restore({ dir, config: await readVmConfig(dir), snapshotDir, saved }))
-    .catch((err) => {
+    .then((saved) => {
+      newIdentity = (saved.config as Partial<VmConfig>).generationId !== config.generationId || net?.fresh === true;
+      return hv.restore({ dir, config: { ...config, ...(net ? { network: net.attachment } : {}) }, snapshotDir, saved });
+    })
+    .catch(async (err) => {
+      if (net?.fresh) await releaseNetwork(ctx, id);
       throw inStep("restore VMM", err);
     });
   await trackLaunched(ctx, id, dir, vm);
@@ -50,6 +63,7 @@ export async function resumeFromStandby(ctx: CoreContext, id: string, operation:
     });
     throw err;
   }
+  if (newIdentity) await runHandoffs(ctx, ctx.instances.get(id)!);
   await discardTree(snapshotDir, ctx.paths.tmpDir);
   return describeInstance(ctx, ctx.instances.get(id)!);
 }

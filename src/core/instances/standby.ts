@@ -10,6 +10,7 @@ import { hypervisorFor, requireCapabilities } from "../service/hypervisor-lookup
 import { describeInstance, loadInstance, resolveInstance, standbyDir, type InstanceView } from "./view.ts";
 import { assertTransition } from "./state-machine.ts";
 import { recordStandby } from "./vm-records.ts";
+import { parkNetwork } from "../network/leases.ts";
 
 export interface StandbyOptions {
   compression?: CompressionConfig;
@@ -61,4 +62,5 @@ export async function enterStandby(ctx: CoreContext, id: string): Promise<void> 
     throw inStep("end VMM after snapshot", err);
   });
   ctx.instances.update(id, { pid: null, stoppedAt: ctx.clock() });
+  await parkNetwork(ctx, id);
 }

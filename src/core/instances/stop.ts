@@ -6,6 +6,7 @@ import { inStep } from "../errors.ts";
 import { agentSocketPath, hypervisorFor } from "../service/hypervisor-lookup.ts";
 import { describeInstance, guestDir, loadInstance, resolveInstance, standbyDir, type InstanceView } from "./view.ts";
 import { assertTransition } from "./state-machine.ts";
+import { releaseNetwork } from "../network/leases.ts";
 
 export async function stopInstance(ctx: CoreContext, ref: string): Promise<InstanceView> {
   const { id } = resolveInstance(ctx, ref);
@@ -34,6 +35,7 @@ export async function haltInstance(ctx: CoreContext, id: string): Promise<void> 
   await ctx.compression.cancel({ kind: "instance", id }, "stop_instance");
   await removeTree(standbyDir(ctx, id));
   ctx.instances.update(id, { pid: null, stoppedAt: ctx.clock() });
+  await releaseNetwork(ctx, id);
 }
 
 /**

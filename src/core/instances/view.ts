@@ -9,12 +9,14 @@ import type { InstanceRow } from "../../store/schema.ts";
 import type { CoreContext } from "../service/context.ts";
 import { invalidRequest, notFound } from "../errors.ts";
 import type { InstanceState } from "./state-machine.ts";
+import { networkView, type NetworkView } from "../network/network-view.ts";
 
-export interface InstanceView extends Omit<InstanceRow, "rowState" | "stateError"> {
+export interface InstanceView extends Omit<InstanceRow, "rowState" | "stateError" | "network"> {
   state: InstanceState;
   stateError: string | null;
   hasSnapshot: boolean;
   forkOfSnapshot: string | null;
+  network: NetworkView;
 }
 
 /** Exact id, then exact name, then unique id prefix (reference §3). */
@@ -78,6 +80,7 @@ export async function describeInstance(ctx: CoreContext, row: InstanceRow): Prom
     stateError: error,
     hasSnapshot: hasStandbyFiles(guestDir(ctx, row.id)),
     forkOfSnapshot: ctx.snapshots.forkOf(row.id) ?? null,
+    network: networkView(ctx, row),
   };
 }
 

@@ -9,7 +9,7 @@ import { inStep } from "../errors.ts";
 /** The per-instance writable disk, a sparse copy of the image's rootfs. */
 export const INSTANCE_DISK = "disk.raw";
 
-export function vmConfigFor(image: ImageRow, opts: { vcpus: number; memoryBytes: number; guestAgent: boolean }): VmConfig {
+export function vmConfigFor(image: ImageRow, opts: { vcpus: number; memoryBytes: number; guestAgent: boolean; generationId: string }): VmConfig {
   return {
     vcpus: opts.vcpus,
     memoryBytes: opts.memoryBytes,
@@ -18,6 +18,7 @@ export function vmConfigFor(image: ImageRow, opts: { vcpus: number; memoryBytes:
     cmdline: image.cmdline,
     disks: image.rootfs ? [{ path: INSTANCE_DISK, format: "raw", readonly: false }] : [],
     guestAgent: opts.guestAgent,
+    generationId: opts.generationId,
   };
 }
 

@@ -6,6 +6,9 @@ import type { ImagesRepo } from "../../store/images-repo.ts";
 import type { InstancesRepo } from "../../store/instances-repo.ts";
 import type { SchedulesRepo } from "../../store/schedules-repo.ts";
 import type { SnapshotsRepo } from "../../store/snapshots-repo.ts";
+import type { NetworkRepo } from "../../store/network-repo.ts";
+import type { BridgeHost } from "../network/bridge-host.ts";
+import type { NetworkConfig } from "../network/network-config.ts";
 import type { CompressionJobs } from "../compression/compression-jobs.ts";
 import type { CompressionConfig } from "../compression/compression-policy.ts";
 import type { VmRegistry } from "../instances/vm-registry.ts";
@@ -31,6 +34,8 @@ export interface CoreConfig {
   defaultImageDir?: string;
   /** Absolute directories image sources must lie in (after symlinks are resolved). */
   imageRoots: string[];
+  /** Server network mode and, for bridge mode, the managed network. */
+  network: NetworkConfig;
 }
 
 export const DEFAULT_CORE_CONFIG = {
@@ -59,6 +64,11 @@ export interface CoreContext {
   readonly compression: CompressionJobs;
   /** The host's memory and free disk, as checked before guests are sized and payloads written. */
   readonly host: HostResources;
+  readonly networkLeases: NetworkRepo;
+  /** Host-side TAPs; present only in bridge mode. */
+  readonly bridge?: BridgeHost;
+  /** Randomness for MACs, addresses and generation ids (a seam, like the clock). */
+  readonly randomBytes: (n: number) => Uint8Array;
 }
 
 /** Runs a lifecycle operation under the instance's lock and records its duration in the metrics. */

@@ -4,10 +4,12 @@ import type { CoreContext } from "./context.ts";
 import { enterStandby } from "../instances/standby.ts";
 import { ensureDefaultImage } from "../images/images.ts";
 import { reconcileAtStartup } from "./startup-reconcile.ts";
+import { reconcileLeases } from "../network/lease-reconcile.ts";
 
 /** `scheduler` is absent when the config turns the schedule loop off. */
 export async function startCore(ctx: CoreContext, scheduler?: ScheduleRunner): Promise<void> {
   await reconcileAtStartup(ctx);
+  await reconcileLeases(ctx);
   ctx.paths.ensure(); // reconciliation empties tmp/ by removing it
   await ensureDefaultImage(ctx);
   await ctx.compression.resumeAfterRestart();

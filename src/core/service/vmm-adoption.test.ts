@@ -44,7 +44,7 @@ function stubVm(pid: number, saved: SavedVm): RunningVm {
 
 const stub: Hypervisor = {
   type: "qemu",
-  capabilities: { snapshot: true, standby: true, fork: true, pause: true },
+  capabilities: { snapshot: true, standby: true, fork: true, pause: true, networkModes: [] },
   memoryFile: "memory",
   layout: () => ({ controlSocket: "qmp.sock", agentSocket: "agent.sock", serialLog: "logs/serial.log" }),
   version: async () => launched.version,

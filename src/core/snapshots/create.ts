@@ -26,8 +26,8 @@ export interface CreateSnapshotInput {
 }
 
 export function storedMetadataOf(row: StoredMetadata): StoredMetadata {
-  const { image, hypervisor, hypervisorVersion, vcpus, memoryBytes, overlayBytes, env, tags, snapshotPolicy, skipGuestAgent } = row;
-  return { image, hypervisor, hypervisorVersion, vcpus, memoryBytes, overlayBytes, env, tags, snapshotPolicy, skipGuestAgent };
+  const { image, hypervisor, hypervisorVersion, vcpus, memoryBytes, overlayBytes, env, tags, snapshotPolicy, skipGuestAgent, network } = row;
+  return { image, hypervisor, hypervisorVersion, vcpus, memoryBytes, overlayBytes, env, tags, snapshotPolicy, skipGuestAgent, network };
 }
 
 export async function createSnapshot(ctx: CoreContext, ref: string, input: CreateSnapshotInput): Promise<SnapshotView> {

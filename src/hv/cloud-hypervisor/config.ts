@@ -2,7 +2,7 @@
 // `config.json` → the same VM under another guest dir (a fork). CH restores every device from `config.json`, with
 // paths exactly as they were given (hypervisor-apis.md §1.8), so those paths are what a fork must rewrite.
 import { isAbsolute, join, relative } from "node:path";
-import type { VmConfig } from "../hypervisor.ts";
+import { HypervisorError, type VmConfig } from "../hypervisor.ts";
 
 /** The fields of CH's VmConfig this driver sets (cloud-hypervisor.v53.0.yaml `VmConfig`). */
 export interface ChVmConfig {
@@ -10,6 +10,7 @@ export interface ChVmConfig {
   cpus: { boot_vcpus: number; max_vcpus: number };
   memory: { size: number };
   disks?: { path: string; readonly: boolean; image_type: "Raw" | "Qcow2" }[];
+  net?: { tap: string; mac: string }[];
   serial: { mode: "File"; file: string };
   console: { mode: "Off" };
 }
@@ -33,9 +34,17 @@ export function chVmConfig(config: VmConfig, dir: string, serialLog: string): Ch
           })),
         }
       : {}),
+    ...(config.network ? { net: [chNet(config)] } : {}),
     serial: { mode: "File", file: join(dir, serialLog) },
     console: { mode: "Off" },
   };
+}
+
+/** CH attaches TAPs only; user-mode networking is QEMU's (the capabilities say so, core refuses it first). */
+function chNet(config: VmConfig): { tap: string; mac: string } {
+  const network = config.network!;
+  if (network.mode !== "bridge") throw new HypervisorError("not_supported", "cloud-hypervisor has no user-mode network: use bridge mode");
+  return { tap: network.tap, mac: network.mac };
 }
 
 /**

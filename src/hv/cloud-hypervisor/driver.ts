@@ -43,7 +43,7 @@ const STATES: Record<string, VmState> = { Created: "created", Running: "running"
 
 export class CloudHypervisorDriver implements Hypervisor {
   readonly type = "cloud-hypervisor";
-  readonly capabilities: Capabilities = { snapshot: true, standby: true, fork: true, pause: true };
+  readonly capabilities: Capabilities = { snapshot: true, standby: true, fork: true, pause: true, networkModes: ["bridge"] };
   readonly memoryFile = CH_MEMORY_FILE;
   private readonly binaryVersion: () => Promise<ChVersion>;
 

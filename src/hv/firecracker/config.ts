@@ -43,5 +43,14 @@ export function fcBootRequests(config: VmConfig): FcRequest[] {
       body: { drive_id: driveId, path_on_host: disk.path, is_root_device: false, is_read_only: disk.readonly },
     });
   });
+  if (config.network) {
+    // TAPs only; user-mode networking is QEMU's (the capabilities say so, core refuses it first).
+    if (config.network.mode !== "bridge") throw new HypervisorError("not_supported", "firecracker has no user-mode network: use bridge mode");
+    requests.push({
+      method: "PUT",
+      path: "/network-interfaces/eth0",
+      body: { iface_id: "eth0", host_dev_name: config.network.tap, guest_mac: config.network.mac },
+    });
+  }
   return requests;
 }

@@ -49,7 +49,7 @@ export interface FcDetail {
 
 export class FirecrackerDriver implements Hypervisor {
   readonly type = "firecracker";
-  readonly capabilities: Capabilities = { snapshot: true, standby: true, fork: true, pause: true };
+  readonly capabilities: Capabilities = { snapshot: true, standby: true, fork: true, pause: true, networkModes: ["bridge"] };
   readonly memoryFile = FC_MEMORY_FILE;
   private readonly host: () => Promise<FcHost>;
 

@@ -78,3 +78,23 @@ describe("qemuArgv", () => {
     expect(() => qemuArgv({ ...config, memoryBytes: 0 }, "/g", TCG)).toThrow(/whole MiB/);
   });
 });
+
+describe("network and generation id", () => {
+  const mac = "02:53:56:00:00:07";
+  test("user mode: slirp with each forward on host loopback only, then a virtio NIC with the MAC", () => {
+    const net = { ...config, network: { mode: "user" as const, mac, forwards: [{ guestPort: 80, hostPort: 40001 }, { guestPort: 22, hostPort: 40002 }] } };
+    expect(values(qemuArgv(net, "/d", TCG), "-netdev")).toEqual(["user,id=net0,hostfwd=tcp:127.0.0.1:40001-:80,hostfwd=tcp:127.0.0.1:40002-:22"]);
+    expect(values(qemuArgv(net, "/d", TCG), "-device")).toContain(`virtio-net-pci,netdev=net0,mac=${mac}`);
+  });
+  test("bridge mode: the given TAP, no scripts, no vhost", () => {
+    const net = { ...config, network: { mode: "bridge" as const, mac, tap: "sv-abc" } };
+    expect(values(qemuArgv(net, "/d", TCG), "-netdev")).toEqual(["tap,id=net0,ifname=sv-abc,script=no,downscript=no,vhost=off"]);
+  });
+  test("a vmgenid device carries the generation id; none without one, and no NIC without a network", () => {
+    const guid = "7c1a0c2e-9d3f-4f6e-8a51-0b2d6e4c9f10";
+    expect(values(qemuArgv({ ...config, generationId: guid }, "/d", TCG), "-device")).toContain(`vmgenid,guid=${guid}`);
+    const plain = qemuArgv(config, "/d", TCG);
+    expect(plain.some((a) => a.startsWith("vmgenid") || a.startsWith("virtio-net"))).toBe(false);
+    expect(values(plain, "-netdev")).toEqual([]);
+  });
+});

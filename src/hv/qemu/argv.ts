@@ -2,7 +2,7 @@
 // device list in the same order (a migration stream only loads into identical virtual hardware); only the paths
 // differ, and restore appends `-incoming defer`.
 import { isAbsolute, join } from "node:path";
-import { HypervisorError, type GuestLayout, type VmConfig } from "../hypervisor.ts";
+import { HypervisorError, type GuestLayout, type NetworkAttachment, type VmConfig } from "../hypervisor.ts";
 import { accelArgs, type Accel } from "./accel.ts";
 
 export const QEMU_LAYOUT: GuestLayout = {
@@ -86,7 +86,19 @@ export function qemuArgv(config: VmConfig, dir: string, machine: QemuMachine): s
       `virtio-blk-pci,drive=d${i}`,
     );
   });
+  if (config.generationId !== undefined) argv.push("-device", `vmgenid,guid=${optValue(config.generationId)}`);
+  if (config.network) argv.push("-netdev", netdevArg(config.network), "-device", `virtio-net-pci,netdev=net0,mac=${optValue(config.network.mac)}`);
   return argv;
+}
+
+/**
+ * The NIC's backend. User mode: slirp (guest 10.0.2.15/24, gateway 10.0.2.2, DNS 10.0.2.3) with each forward bound
+ * to host loopback only. Bridge: the TAP core created; vhost is off (no /dev/vhost-net on our hosts, qemu-notes §6).
+ */
+export function netdevArg(network: NetworkAttachment): string {
+  if (network.mode === "bridge") return `tap,id=net0,ifname=${optValue(network.tap)},script=no,downscript=no,vhost=off`;
+  const forwards = network.forwards.map((f) => `,hostfwd=tcp:127.0.0.1:${f.hostPort}-:${f.guestPort}`);
+  return `user,id=net0${forwards.join("")}`;
 }
 
 /** Restore: the same hardware, waiting for `migrate-incoming` instead of booting. */

@@ -10,6 +10,7 @@ import { QEMU_LAYOUT, incomingArgv, qemuArgv, qmpArg, type QemuMachine } from ".
 import { MAX_MIGRATION_BANDWIDTH, MEMORY_FILE, QemuVm } from "./qemu-vm.ts";
 import { rebaseDisks, restoreRefusal, savedVm, verifyQemuSavedVm, type QemuSavedVm } from "./saved-vm.ts";
 import { QemuBinary, qemuVersionOf } from "./version.ts";
+import { withIdentityOf } from "../vm-identity.ts";
 
 export const QEMU_DEFAULT_BINARY = "qemu-system-x86_64";
 /** Pinned and versioned: a snapshot then loads into later QEMU versions too (qemu-notes.md §5). */
@@ -19,7 +20,7 @@ export const QMP_READY_TIMEOUT_MS = 10_000;
 /** Pause between attempts while QEMU has not created its QMP socket yet. */
 export const QMP_CONNECT_RETRY_MS = 10;
 
-export const QEMU_CAPABILITIES: Capabilities = { snapshot: true, standby: true, fork: true, pause: true };
+export const QEMU_CAPABILITIES: Capabilities = { snapshot: true, standby: true, fork: true, pause: true, networkModes: ["user", "bridge"] };
 
 /** The part of a logger the driver writes to (core's Logger fits). */
 export interface DriverLogger {
@@ -69,12 +70,14 @@ export class QemuDriver implements Hypervisor {
     return this.launch(req.dir, savedVm(version.text, req.config, { ...machine, argv }), "start");
   }
 
-  /** Rebuilds the hardware from the snapshot's own record (not `req.config`): the memory only loads into that. */
+  /** Rebuilds the hardware from the snapshot's own record (not `req.config`): the memory only loads into that.
+   * Only the identity (NIC backend, MAC, generation id) is `req.config`'s. */
   async restore(req: StartRequest & { snapshotDir: string; saved: StoredVm }): Promise<QemuVm> {
     const saved = await this.checkRestorable(req.saved);
     const machine: QemuMachine = { machine: saved.detail.machine, accel: saved.detail.accel };
-    const argv = incomingArgv(saved.config, req.dir, machine);
-    const vm = await this.launch(req.dir, savedVm(await this.version(), saved.config, { ...machine, argv }), "restore");
+    const config = withIdentityOf(saved.config, req.config);
+    const argv = incomingArgv(config, req.dir, machine);
+    const vm = await this.launch(req.dir, savedVm(await this.version(), config, { ...machine, argv }), "restore");
     try {
       await vm.load(join(req.snapshotDir, MEMORY_FILE));
     } catch (err) {

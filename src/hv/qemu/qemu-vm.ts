@@ -87,6 +87,13 @@ export class QemuVm implements RunningVm {
     await this.qmp.execute("stop");
   }
 
+  /** What the vmgenid device shows the guest; null without one. */
+  async generationId(): Promise<string | null> {
+    if (this.launched.config.generationId === undefined) return null;
+    const { guid } = await this.qmp.execute<{ guid: string }>("query-vm-generation-id");
+    return guid;
+  }
+
   async resume(): Promise<void> {
     await this.qmp.execute("cont");
   }

@@ -35,6 +35,14 @@ export const instanceExample: Example<typeof InstanceSchema> = {
   tags: { team: "web" },
   snapshot_policy: null,
   fork_of_snapshot: null,
+  network: {
+    enabled: true,
+    name: "default",
+    ip: "10.0.2.15",
+    mac: "02:5e:1a:77:03:9c",
+    bandwidth_upload: "119.2 MB/s",
+    port_forwards: [{ guest_port: 80, host: "127.0.0.1:40213" }],
+  },
 };
 
 export const forkExample: Example<typeof InstanceSchema> = {
@@ -42,6 +50,7 @@ export const forkExample: Example<typeof InstanceSchema> = {
   id: "m1c7r2t9e4y6u8i0o3p5a2s4",
   name: "web-1-fork",
   fork_of_snapshot: "s8d2f4g6h1j3k5l7z9x0c2v4",
+  network: { ...instanceExample.network, mac: "02:91:c4:0e:5b:21", port_forwards: [{ guest_port: 80, host: "127.0.0.1:40547" }] },
 };
 
 export const snapshotExample: Example<typeof SnapshotSchema> = {

@@ -15,7 +15,7 @@ import { loadInstance } from "../../core/instances/view.ts";
 import { restoreInstance } from "../../core/instances/restore.ts";
 import { standbyInstance } from "../../core/instances/standby.ts";
 import { decodeCursor, encodeCursor, NEXT_CURSOR_HEADER } from "../wire/cursor.ts";
-import { byteSize, compression, delay, snapshotPolicy } from "../wire/request-values.ts";
+import { bandwidth, byteSize, compression, delay, snapshotPolicy } from "../wire/request-values.ts";
 import { IdParamSchema, PageQuerySchema } from "../schemas/common.ts";
 import {
   CreateInstanceSchema,
@@ -159,6 +159,12 @@ export function instanceRoutes(ctx: CoreContext) {
         tags: body.tags,
         snapshotPolicy: snapshotPolicy(body.snapshot_policy),
         skipGuestAgent: body.skip_guest_agent,
+        network: {
+          enabled: body.network.enabled,
+          downloadBytesPerSec: bandwidth(body.network.bandwidth_download, "bandwidth_download"),
+          uploadBytesPerSec: bandwidth(body.network.bandwidth_upload, "bandwidth_upload"),
+          guestPorts: (body.network.port_forwards ?? []).map((f) => f.guest_port),
+        },
       });
       return c.json(instanceToWire(view), 201);
     })

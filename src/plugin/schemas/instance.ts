@@ -4,6 +4,7 @@ import { MAX_VCPUS } from "../../core/instances/create.ts";
 import { INSTANCE_STATES } from "../../core/instances/state-machine.ts";
 import { CompressionConfigSchema, GoDurationSchema, HypervisorSchema, NameSchema, TagsSchema, TargetStateSchema } from "./common.ts";
 import { EnvSchema } from "./env.ts";
+import { InstanceNetworkSchema, NetworkRequestSchema } from "./network.ts";
 
 /** A human size ("512MB"); parsed by the handler (wire/byte-size.ts), only bounded here. */
 const SizeStringSchema = z.string().max(32, "must be a size such as 512MB or 1GB");
@@ -39,6 +40,7 @@ export const CreateInstanceSchema = z
     tags: TagsSchema.default({}),
     snapshot_policy: SnapshotPolicySchema.optional(),
     skip_guest_agent: z.boolean().default(false),
+    network: NetworkRequestSchema.default({}),
   })
   .strict()
   .openapi("CreateInstanceRequest");
@@ -63,6 +65,7 @@ export const InstanceSchema = z
     tags: z.record(z.string(), z.string()),
     snapshot_policy: SnapshotPolicySchema.nullable(),
     fork_of_snapshot: z.string().nullable(),
+    network: InstanceNetworkSchema,
   })
   .openapi("Instance");
 

@@ -3,6 +3,7 @@ import { ByteSizeError, parseByteSize } from "./byte-size.ts";
 import { normalizeCompression, type CompressionConfig, type CompressionConfigInput, type SnapshotPolicy } from "../../core/compression/compression-policy.ts";
 import { invalidRequest } from "../../core/errors.ts";
 import { GoDurationError, parseGoDuration } from "./go-duration.ts";
+import { BandwidthError, parseBandwidth } from "./bandwidth.ts";
 
 export function byteSize(value: string, field: string): number {
   try {
@@ -47,4 +48,15 @@ export function snapshotPolicy(
     );
   }
   return policy;
+}
+
+/** A bandwidth field (`bandwidth_download`…) in bytes/s; a bad one is 400 `invalid_<field>` (reference-network §1.1). */
+export function bandwidth(value: string | undefined, field: "bandwidth_download" | "bandwidth_upload"): number {
+  if (value === undefined) return 0;
+  try {
+    return parseBandwidth(value);
+  } catch (err) {
+    if (err instanceof BandwidthError) throw invalidRequest(`network.${field}: ${err.message}`, `invalid_${field}`);
+    throw err;
+  }
 }

@@ -3,6 +3,9 @@ import type { z } from "@hono/zod-openapi";
 import { formatByteSize } from "./byte-size.ts";
 import type { SnapshotPolicy } from "../../core/compression/compression-policy.ts";
 import { formatGoDuration } from "./go-duration.ts";
+import { formatBandwidth } from "./bandwidth.ts";
+import type { NetworkView } from "../../core/network/network-view.ts";
+import type { InstanceNetworkSchema } from "../schemas/network.ts";
 import type { InstanceView } from "../../core/instances/view.ts";
 import type { SnapshotView } from "../../core/snapshots/view.ts";
 import type { InstanceSchema, SnapshotPolicySchema } from "../schemas/instance.ts";
@@ -40,6 +43,20 @@ export function instanceToWire(v: InstanceView): z.infer<typeof InstanceSchema> 
     tags: v.tags,
     snapshot_policy: policyToWire(v.snapshotPolicy),
     fork_of_snapshot: v.forkOfSnapshot,
+    network: networkToWire(v.network),
+  };
+}
+
+/** Reference shape: name/ip/mac only when enabled (ip/mac while the VM holds its lease), bandwidths only when set. */
+export function networkToWire(n: NetworkView): z.infer<typeof InstanceNetworkSchema> {
+  return {
+    enabled: n.enabled,
+    ...(n.enabled ? { name: "default" } : {}),
+    ...(n.ip ? { ip: n.ip } : {}),
+    ...(n.mac ? { mac: n.mac } : {}),
+    ...(n.downloadBytesPerSec > 0 ? { bandwidth_download: formatBandwidth(n.downloadBytesPerSec) } : {}),
+    ...(n.uploadBytesPerSec > 0 ? { bandwidth_upload: formatBandwidth(n.uploadBytesPerSec) } : {}),
+    port_forwards: n.forwards.map((f) => ({ guest_port: f.guestPort, host: `127.0.0.1:${f.hostPort}` })),
   };
 }
 

@@ -4,7 +4,7 @@
 // instance at capture time; a fork rewrites its own.
 import { join } from "node:path";
 import { z } from "zod";
-import type { InstanceRow, SnapshotPolicy } from "../schema.ts";
+import type { InstanceRow, NetworkSettings, SnapshotPolicy } from "../schema.ts";
 import { GUEST_FILES } from "./layout.ts";
 import { formatVersionOf, readRecord, writeRecord } from "./record-file.ts";
 
@@ -21,6 +21,8 @@ const InstanceIdentity = z.object({
   /** Normalised when the instance was created; ours, so only its shape is checked. */
   snapshotPolicy: z.custom<SnapshotPolicy | null>((v) => v === null || (typeof v === "object" && !Array.isArray(v))),
   skipGuestAgent: z.boolean(),
+  /** Absent in records written before networking: those instances have no network device. */
+  network: z.custom<NetworkSettings | null>((v) => v === null || (typeof v === "object" && !Array.isArray(v))).default(null),
   createdAt: z.iso.datetime().transform((s) => new Date(s)),
   /** The snapshot this instance was forked from (its fork link), null otherwise. */
   forkOfSnapshot: z.string().nullable(),
@@ -44,8 +46,8 @@ export type InstanceRecord = z.output<typeof InstanceRecordFile>;
 
 /** The identity of `row`, as the record keeps it. */
 export function identityOf(row: InstanceRow, forkOfSnapshot: string | null): InstanceIdentity {
-  const { id, name, image, hypervisor, vcpus, memoryBytes, overlayBytes, env, tags, snapshotPolicy, skipGuestAgent, createdAt } = row;
-  return { id, name, image, hypervisor, vcpus, memoryBytes, overlayBytes, env, tags, snapshotPolicy: snapshotPolicy ?? null, skipGuestAgent, createdAt, forkOfSnapshot };
+  const { id, name, image, hypervisor, vcpus, memoryBytes, overlayBytes, env, tags, snapshotPolicy, skipGuestAgent, network, createdAt } = row;
+  return { id, name, image, hypervisor, vcpus, memoryBytes, overlayBytes, env, tags, snapshotPolicy: snapshotPolicy ?? null, skipGuestAgent, network: network ?? null, createdAt, forkOfSnapshot };
 }
 
 export async function writeInstanceRecord(guestDir: string, config: object, instance: InstanceIdentity): Promise<void> {

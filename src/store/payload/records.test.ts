@@ -48,6 +48,7 @@ describe("format version 2", () => {
     tags: { team: "x" },
     snapshotPolicy: null,
     skipGuestAgent: false,
+    network: { enabled: true, downloadBytesPerSec: 0, uploadBytesPerSec: 125_000_000, guestPorts: [80] },
     createdAt: new Date("2026-01-02T03:04:05.678Z"),
     forkOfSnapshot: "snap1",
   };
