@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { Hypervisor } from "../../hv/hypervisor.ts";
 import { commitDir, removeTree, stageDir } from "../../fs/atomic.ts";
 import { GUEST_FILES, standbyPath } from "../../store/payload/layout.ts";
-import type { StoredMetadata } from "../../store/schema.ts";
+import type { InstanceRow, StoredMetadata } from "../../store/schema.ts";
 import { standbyPlan } from "../compression/compression-policy.ts";
 import { runLocked, type CoreContext } from "../service/context.ts";
 import { DomainError, conflict, inStep, invalidRequest, invalidState } from "../errors.ts";
@@ -20,7 +20,7 @@ import { newInstanceRow } from "./instance-row.ts";
 import { generationIdFrom } from "./generation-id.ts";
 import { bootInstance } from "./start.ts";
 import { runHandoffs } from "./handoffs.ts";
-import { assertMailboxesDeliverable, mailboxHandoff, type Mailbox } from "./mailboxes.ts";
+import { assertMailboxesDeliverable, deliverForkMailboxes, type Mailbox } from "./mailboxes.ts";
 import { describeInstance, guestDir, hasStandbyFiles, loadInstance, resolveInstance, standbyDir, type InstanceView } from "./view.ts";
 import { resumeFromStandby } from "./restore.ts";
 import { ensureMemoryAvailable } from "../service/host-memory.ts";
@@ -171,7 +171,10 @@ async function applyForkTarget(ctx: CoreContext, forkId: string, target: TargetS
       const reached = await reachForkTarget(ctx, forkId, target);
       // After the resume's own handoffs (network first), still under the fork's lock: nothing sees the fork
       // Running before its mailboxes are there.
-      if (mailboxes?.length) await runHandoffs(ctx, ctx.instances.get(forkId)!, [mailboxHandoff(mailboxes)]);
+      if (mailboxes?.length) {
+        const handoff = { name: "mailboxes", apply: (c: CoreContext, row: InstanceRow) => deliverForkMailboxes(c, row, mailboxes) };
+        await runHandoffs(ctx, ctx.instances.get(forkId)!, [handoff]);
+      }
       return reached;
     });
   } catch (err) {

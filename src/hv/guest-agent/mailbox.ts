@@ -47,12 +47,14 @@ export async function deliverMailboxes(socketPath: string, mailboxes: MailboxCon
       throw new MailboxError(box.name, `write failed: ${err instanceof Error ? err.message : err}`);
     }
   }
-  // The token before the json: a guest that sees `<name>.json` can ack at once. A stale ack goes first.
+  // What the guest had (a fork's source's mailboxes and acks) goes first: a guest sees only its own. Then the
+  // token before the json: a guest that sees `<name>.json` can ack at once.
+  const clear = `find ${MAILBOX_DIR} -mindepth 1 -maxdepth 1 ! -path ${STAGING_DIR} -exec rm -rf {} \\;`;
   const moves = mailboxes.map(({ name }) => {
     const [staged, live] = [`${STAGING_DIR}/${name}`, `${MAILBOX_DIR}/${name}`].map(shellQuote);
-    return `rm -f ${live}.ack && mv -f ${staged}.token ${live}.token && mv -f ${staged}.json ${live}.json`;
+    return `mv -f ${staged}.token ${live}.token && mv -f ${staged}.json ${live}.json`;
   });
-  await run(`set -e\n${moves.join("\n")}\nrmdir ${STAGING_DIR}`, "renaming the mailboxes into place").catch((err) => {
+  await run(`set -e\n${clear}\n${moves.join("\n")}\nrmdir ${STAGING_DIR}`, "renaming the mailboxes into place").catch((err) => {
     throw new MailboxError(mailboxes[0]!.name, String(err instanceof Error ? err.message : err));
   });
 }

@@ -28,6 +28,7 @@ import {
   StandbySchema,
 } from "../schemas/instance.ts";
 import { instanceToWire } from "../wire/to-wire.ts";
+import { mailboxesFromWire } from "../wire/mailboxes.ts";
 import { execResultExample, forkExample, instanceExample, requestExamples } from "./examples.ts";
 import { errors, jsonBody, jsonResponse, routeApp } from "./route-helpers.ts";
 
@@ -189,8 +190,9 @@ export function instanceRoutes(ctx: CoreContext) {
     })
     .openapi(restore, async (c) => c.json(instanceToWire(await restoreInstance(ctx, c.req.valid("param").id)), 200))
     .openapi(fork, async (c) => {
-      const { name, from_running, target_state } = c.req.valid("json");
-      const view = await forkInstance(ctx, c.req.valid("param").id, { name, fromRunning: from_running, targetState: target_state });
+      const { name, from_running, target_state, mailboxes } = c.req.valid("json");
+      const input = { name, fromRunning: from_running, targetState: target_state, mailboxes: mailboxesFromWire(mailboxes) };
+      const view = await forkInstance(ctx, c.req.valid("param").id, input);
       return c.json(instanceToWire(view), 201);
     })
     .openapi(exec, async (c) => {

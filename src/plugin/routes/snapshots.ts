@@ -20,6 +20,7 @@ import {
   SnapshotSchema,
 } from "../schemas/snapshot.ts";
 import { instanceToWire, snapshotToWire } from "../wire/to-wire.ts";
+import { mailboxesFromWire } from "../wire/mailboxes.ts";
 import { forkExample, instanceExample, requestExamples, snapshotExample } from "./examples.ts";
 import { errors, jsonBody, jsonResponse, routeApp } from "./route-helpers.ts";
 
@@ -127,8 +128,9 @@ export function snapshotRoutes(ctx: CoreContext) {
       return c.body(null, 204);
     })
     .openapi(fork, async (c) => {
-      const { name, target_state, target_hypervisor } = c.req.valid("json");
-      const view = await forkSnapshot(ctx, c.req.valid("param").snapshotId, { name, targetState: target_state, targetHypervisor: target_hypervisor });
+      const { name, target_state, target_hypervisor, mailboxes } = c.req.valid("json");
+      const input = { name, targetState: target_state, targetHypervisor: target_hypervisor, mailboxes: mailboxesFromWire(mailboxes) };
+      const view = await forkSnapshot(ctx, c.req.valid("param").snapshotId, input);
       return c.json(instanceToWire(view), 201);
     })
     .openapi(create, async (c) => {

@@ -5,6 +5,7 @@ import { INSTANCE_STATES } from "../../core/instances/state-machine.ts";
 import { CompressionConfigSchema, GoDurationSchema, HypervisorSchema, NameSchema, TagsSchema, TargetStateSchema } from "./common.ts";
 import { EnvSchema } from "./env.ts";
 import { InstanceNetworkSchema, NetworkRequestSchema } from "./network.ts";
+import { MailboxesSchema } from "./mailbox.ts";
 
 /** A human size ("512MB"); parsed by the handler (wire/byte-size.ts), only bounded here. */
 const SizeStringSchema = z.string().max(32, "must be a size such as 512MB or 1GB");
@@ -86,6 +87,7 @@ export const ForkInstanceSchema = z
     name: NameSchema,
     from_running: z.boolean().default(false),
     target_state: TargetStateSchema.optional(),
+    mailboxes: MailboxesSchema,
   })
   .strict()
   .openapi("ForkInstanceRequest");

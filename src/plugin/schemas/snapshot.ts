@@ -2,6 +2,7 @@
 import { z } from "@hono/zod-openapi";
 import { COMPRESSION_STATES, SNAPSHOT_KINDS } from "../../core/snapshots/view.ts";
 import { CompressionConfigSchema, HypervisorSchema, NameSchema, TagsSchema, TargetStateSchema } from "./common.ts";
+import { MailboxesSchema } from "./mailbox.ts";
 
 export const SnapshotSchema = z
   .object({
@@ -44,7 +45,12 @@ export const RestoreSnapshotSchema = z
   .openapi("RestoreSnapshotRequest");
 
 export const ForkSnapshotSchema = z
-  .object({ name: NameSchema, target_state: TargetStateSchema.optional(), target_hypervisor: HypervisorSchema.optional() })
+  .object({
+    name: NameSchema,
+    target_state: TargetStateSchema.optional(),
+    target_hypervisor: HypervisorSchema.optional(),
+    mailboxes: MailboxesSchema,
+  })
   .strict()
   .openapi("ForkSnapshotRequest");
 
