@@ -22,6 +22,8 @@ import { DataPaths } from "../store/paths.ts";
 import { SchedulesRepo } from "../store/schedules-repo.ts";
 import { SnapshotsRepo } from "../store/snapshots-repo.ts";
 import { NetworkRepo } from "../store/network-repo.ts";
+import { LinuxBridge } from "../core/network/linux-bridge.ts";
+import { hostCommands } from "../core/network/host-commands.ts";
 import { buildApp, type SnapvisorApp } from "./app.ts";
 import { requiredToken, type AuthOption } from "./auth.ts";
 import { loadConfig, serverCompressionDefault, type Config, type ConfigInput } from "./config.ts";
@@ -112,6 +114,8 @@ export function snapvisorFromConfig(config: Config, wiring: SnapvisorWiring): Sn
     }),
     host: wiring.hostResources ?? linuxHostResources,
     networkLeases: new NetworkRepo(db),
+    // Only an explicit bridge-mode config builds anything that changes host interfaces.
+    ...(config.network.mode === "bridge" ? { bridge: new LinuxBridge(config.network, hostCommands(logger)) } : {}),
     randomBytes: wiring.randomBytes ?? ((n) => crypto.getRandomValues(new Uint8Array(n))),
   };
   const scheduler = new ScheduleRunner(ctx, config.scheduler.tickSeconds * 1000);

@@ -24,7 +24,8 @@ export interface GuestNetwork {
 const ALLOCATION_ATTEMPTS = 5;
 
 /** TAP names: `sv-` + the id's first 12 characters (interface names hold 15). */
-export const tapName = (instanceId: string): string => `sv-${instanceId.slice(0, 12)}`;
+export const TAP_PREFIX = "sv-";
+export const tapName = (instanceId: string): string => `${TAP_PREFIX}${instanceId.slice(0, 12)}`;
 
 /** The instance's attachment, taking a lease when it holds none; undefined for an instance without network. */
 export async function acquireNetwork(ctx: CoreContext, row: InstanceRow): Promise<{ attachment: NetworkAttachment; fresh: boolean } | undefined> {

@@ -8,6 +8,7 @@ import { reconcileLeases } from "../network/lease-reconcile.ts";
 
 /** `scheduler` is absent when the config turns the schedule loop off. */
 export async function startCore(ctx: CoreContext, scheduler?: ScheduleRunner): Promise<void> {
+  await ctx.bridge?.setup(); // bridge mode: refuses to start on an unsafe host before any guest is touched
   await reconcileAtStartup(ctx);
   await reconcileLeases(ctx);
   ctx.paths.ensure(); // reconciliation empties tmp/ by removing it
