@@ -2,7 +2,8 @@
 // disks, no disk) is valid against the pinned specs with the strict overlay; the lifecycle suites cover the rest.
 import { expect, test } from "bun:test";
 import { chVmConfig } from "../../src/hv/cloud-hypervisor/config.ts";
-import { fcBootRequests } from "../../src/hv/firecracker/config.ts";
+import { fcBootRequests, fcSnapshotLoadBody } from "../../src/hv/firecracker/config.ts";
+import { withChNetwork } from "../../src/hv/cloud-hypervisor/config.ts";
 import type { VmConfig } from "../../src/hv/hypervisor.ts";
 import { cloudHypervisorSpec, firecrackerSpec } from "./openapi-specs.ts";
 
@@ -42,4 +43,19 @@ test("FC pre-boot bodies are valid and carry no field v1.16.1 does not know", ()
   for (const config of variants) {
     for (const r of fcBootRequests(config)) expect({ path: r.path, problems: spec.checkRequest(r.method, r.path, r.body) }).toEqual({ path: r.path, problems: [] });
   }
+});
+
+test("a restore names the restoring VM's TAP: FC network_overrides (valid against the spec), CH config.json net[0]", () => {
+  const files = { state: "/d/standby/state", memory: "/d/standby/memory" };
+  const tap = { mode: "bridge" as const, tap: "sv-fork0000000", mac: "02:00:00:00:00:09" };
+  const body = fcSnapshotLoadBody(files, tap);
+  expect(body.network_overrides).toEqual([{ iface_id: "eth0", host_dev_name: "sv-fork0000000" }]);
+  expect(firecrackerSpec().checkRequest("PUT", "/snapshot/load", body)).toEqual([]);
+  expect(fcSnapshotLoadBody(files)).not.toHaveProperty("network_overrides");
+
+  const saved = { ...chVmConfig(variants.at(-1)!, "/d", "s"), net: [{ tap: "sv-source00000", mac: "02:00:00:00:00:01", num_queues: 2 }] };
+  const forked = withChNetwork(saved, tap) as typeof saved;
+  expect(forked.net).toEqual([{ tap: "sv-fork0000000", mac: "02:00:00:00:00:09", num_queues: 2 }]);
+  expect(forked.payload).toEqual(saved.payload);
+  expect(withChNetwork({ payload: {} }, tap)).toEqual({ payload: {} }); // no NIC in the snapshot: nothing to rename
 });

@@ -4,7 +4,7 @@
 // MAC, forwards, hostname and generation id (handoffs) while the source keeps its own.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { TestService } from "../harness.ts";
-import { bootGuest, exec, withGuestService } from "./guest.ts";
+import { bootGuest, exec, vmmProcesses, withGuestService } from "./guest.ts";
 
 let svc: TestService;
 withGuestService((s) => (svc = s));
@@ -115,5 +115,23 @@ describe("user mode", () => {
     expect(svc.sv.core.networkLeases.usedHostPorts().has(Number(forwardOf(fork).split(":")[1]))).toBe(false);
     const stopped = await svc.call("POST", "/instances/fork-a/stop", {});
     expect(stopped.body.network).toEqual({ enabled: true, name: "default", port_forwards: [] });
+  });
+
+  test("a fork whose network handoff fails is removed completely, and the error names the step", async () => {
+    await bootGuest(svc, "frail", { network: { port_forwards: [{ guest_port: GUEST_PORT }] } });
+    // The guest's NIC is renamed: every fork of it wakes up without the eth0 its new address goes to.
+    expect((await exec(svc, "frail", "ip link set dev eth0 down && ip link set dev eth0 name eth9")).exit_code).toBe(0);
+    const snap = await svc.call("POST", "/instances/frail/snapshots", { kind: "Standby", name: "frail-base" });
+    expect(snap.status, JSON.stringify(snap.body)).toBe(201);
+    const leasesBefore = svc.sv.core.networkLeases.leases().length;
+    const vmmsBefore = vmmProcesses(svc.dataDir).length;
+
+    const res = await svc.call("POST", `/snapshots/${snap.body.id}/fork`, { name: "frail-fork", target_state: "Running" });
+    expect(res.status).toBe(500);
+    expect(res.body.message).toContain("handoff network of frail-fork");
+    expect((await svc.call("GET", "/instances/frail-fork")).status).toBe(404);
+    expect((await svc.call("GET", `/snapshots/${snap.body.id}`)).body.ref_count).toBe(0);
+    expect(svc.sv.core.networkLeases.leases().length).toBe(leasesBefore);
+    expect(vmmProcesses(svc.dataDir).length).toBe(vmmsBefore);
   });
 });

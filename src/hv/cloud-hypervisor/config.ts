@@ -40,6 +40,17 @@ export function chVmConfig(config: VmConfig, dir: string, serialLog: string): Ch
   };
 }
 
+/**
+ * A snapshot's `config.json` with its NIC backed by `network` (the restoring VM's TAP and MAC). CH keeps the guest's
+ * device state, so the guest learns its new MAC from the post-resume handoff; what CH opens is the TAP named here.
+ */
+export function withChNetwork(config: unknown, network: NonNullable<VmConfig["network"]>): unknown {
+  if (network.mode !== "bridge") throw new HypervisorError("not_supported", "cloud-hypervisor has no user-mode network: use bridge mode");
+  const c = config as { net?: Record<string, unknown>[] };
+  if (!Array.isArray(c?.net) || c.net.length === 0) return config;
+  return { ...c, net: c.net.map((nic, i) => (i === 0 ? { ...nic, tap: network.tap, mac: network.mac } : nic)) };
+}
+
 /** CH attaches TAPs only; user-mode networking is QEMU's (the capabilities say so, core refuses it first). */
 function chNet(config: VmConfig): { tap: string; mac: string } {
   const network = config.network!;
@@ -50,7 +61,7 @@ function chNet(config: VmConfig): { tap: string; mac: string } {
 /**
  * A snapshot's `config.json` for a fork: every string that is `fromDir` or a path under it (disks, serial and
  * console files or sockets, vsock and other sockets) is moved to the same place under `toDir`; paths elsewhere
- * (kernel, shared read-only bases) are kept. Tap names are not paths: this driver creates no network devices.
+ * (kernel, shared read-only bases) are kept. Tap names are not paths: the restore names the fork's (withChNetwork).
  */
 export function rebaseChConfig(config: unknown, fromDir: string, toDir: string): unknown {
   if (typeof config === "string") return rebasePath(config, fromDir, toDir);

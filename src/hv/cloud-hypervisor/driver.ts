@@ -24,7 +24,7 @@ import { verifySavedVm } from "../saved-vm-record.ts";
 import { MEMORY_TRANSFER_TIMEOUT_MS } from "../unix-http.ts";
 import { askBinary, once } from "../vmm-binary.ts";
 import { writeFileAtomic } from "../../fs/atomic.ts";
-import { chVmConfig, rebaseChConfig } from "./config.ts";
+import { chVmConfig, rebaseChConfig, withChNetwork } from "./config.ts";
 import { parseChVersion, restoreRefusal, supportsRestoreResume, type ChVersion } from "./version.ts";
 
 export const CH_LAYOUT: GuestLayout = { controlSocket: "ch.sock", serialLog: "logs/serial.log" };
@@ -77,6 +77,8 @@ export class CloudHypervisorDriver implements Hypervisor {
   async restore(req: StartRequest & { snapshotDir: string; saved: StoredVm }): Promise<RunningVm> {
     await this.checkRestorable(req.saved);
     const version = await this.binaryVersion();
+    // CH reopens the TAP named in config.json: a fork must name its own (a shared name is EBUSY or a hijack).
+    if (req.config.network) await this.editSnapshotConfig(req.snapshotDir, (config) => withChNetwork(config, req.config.network!));
     const vmm = await this.launch(req.dir);
     return bringUp(vmm, async () => {
       // Copy mode reads memory-ranges once and never again: the file may be hard-linked into other guests.
@@ -102,6 +104,13 @@ export class CloudHypervisorDriver implements Hypervisor {
 
   /** Moves every path under `fromDir` in the snapshot's config.json (and in the record) to `toDir`. */
   async prepareFork(snapshotDir: string, stored: StoredVm, fromDir: string, toDir: string): Promise<SavedVm> {
+    const saved = verifySavedVm(stored, this.type);
+    await this.editSnapshotConfig(snapshotDir, (config) => rebaseChConfig(config, fromDir, toDir));
+    return { ...saved, config: rebaseChConfig(saved.config, fromDir, toDir) as VmConfig };
+  }
+
+  /** Rewrites a snapshot dir's own config.json (never hard-linked: only the memory file is shared). */
+  private async editSnapshotConfig(snapshotDir: string, edit: (config: unknown) => unknown): Promise<void> {
     const configPath = join(snapshotDir, CH_SNAPSHOT_CONFIG);
     let config: unknown;
     try {
@@ -109,9 +118,7 @@ export class CloudHypervisorDriver implements Hypervisor {
     } catch (err) {
       throw new HypervisorError("failed", `read ${configPath}: ${(err as Error).message}`, { cause: err });
     }
-    const saved = verifySavedVm(stored, this.type);
-    await writeFileAtomic(configPath, JSON.stringify(rebaseChConfig(config, fromDir, toDir)));
-    return { ...saved, config: rebaseChConfig(saved.config, fromDir, toDir) as VmConfig };
+    await writeFileAtomic(configPath, JSON.stringify(edit(config)));
   }
 
   async attach(dir: string, pid: number, launched: StoredVm): Promise<RunningVm | null> {

@@ -4,7 +4,7 @@
 // Drive paths stay relative to the guest dir and the VMM runs with the guest dir as its cwd: Firecracker records
 // drive paths in its snapshot state file and has no override for them (§2.9), so relative paths are what let a
 // snapshot be restored (or forked) in another guest dir without rewriting the state file.
-import { HypervisorError, type VmConfig } from "../hypervisor.ts";
+import { HypervisorError, type NetworkAttachment, type VmConfig } from "../hypervisor.ts";
 
 /** Firecracker's vCPU limit (spec `MachineConfiguration.vcpu_count`). */
 export const FC_MAX_VCPUS = 32;
@@ -53,4 +53,18 @@ export function fcBootRequests(config: VmConfig): FcRequest[] {
     });
   }
   return requests;
+}
+
+/**
+ * The `/snapshot/load` body: the File backend maps the memory file and never writes it (exactly one of
+ * mem_file_path / mem_backend). FC reopens the TAP recorded in its state file unless told another
+ * (`network_overrides`, ≥ 1.12): a restoring VM names its own, so a fork never opens its source's.
+ */
+export function fcSnapshotLoadBody(files: { state: string; memory: string }, network?: NetworkAttachment): Record<string, unknown> {
+  return {
+    snapshot_path: files.state,
+    mem_backend: { backend_type: "File", backend_path: files.memory },
+    resume_vm: false,
+    ...(network?.mode === "bridge" ? { network_overrides: [{ iface_id: "eth0", host_dev_name: network.tap }] } : {}),
+  };
 }

@@ -26,7 +26,7 @@ import { verifySavedVm } from "../saved-vm-record.ts";
 import { MEMORY_TRANSFER_TIMEOUT_MS } from "../unix-http.ts";
 import { askBinary, once } from "../vmm-binary.ts";
 import { VMM_LOG } from "../vmm-process.ts";
-import { fcBootRequests } from "./config.ts";
+import { fcSnapshotLoadBody, fcBootRequests } from "./config.ts";
 import { parseSemVer, restoreRefusal, type FcHost } from "./version.ts";
 
 export const FC_LAYOUT: GuestLayout = { controlSocket: "fc.sock", serialLog: VMM_LOG };
@@ -90,15 +90,10 @@ export class FirecrackerDriver implements Hypervisor {
     const vmm = await this.launch(req.dir);
     // A failed load leaves Firecracker unusable (§2.7): bringUp ends the process.
     return bringUp(vmm, async () => {
-      // Exactly one of mem_file_path / mem_backend; the File backend maps the memory file and never writes it.
       await vmm.api.request(
         "PUT",
         "/snapshot/load",
-        {
-          snapshot_path: join(req.snapshotDir, FC_STATE_FILE),
-          mem_backend: { backend_type: "File", backend_path: join(req.snapshotDir, FC_MEMORY_FILE) },
-          resume_vm: false,
-        },
+        fcSnapshotLoadBody({ state: join(req.snapshotDir, FC_STATE_FILE), memory: join(req.snapshotDir, FC_MEMORY_FILE) }, req.config.network),
         MEMORY_TRANSFER_TIMEOUT_MS,
       );
       await vmm.api.request("PATCH", "/vm", { state: "Resumed" });
