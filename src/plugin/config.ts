@@ -58,13 +58,18 @@ export const ConfigSchema = z.object({
   scheduler: z
     .object({ enabled: z.boolean().default(true), tickSeconds: z.number().positive().default(DEFAULT_SCHEDULER_TICK_SECONDS) })
     .default({ enabled: true, tickSeconds: DEFAULT_SCHEDULER_TICK_SECONDS }),
-  /** Limits on what goes through a guest agent. */
+  /** Limits on what a guest can make the host hold: exec output, copied files, its console log. */
   agent: z
     .object({
       execOutputLimitBytes: z.number().int().positive().default(DEFAULT_CORE_CONFIG.execOutputLimitBytes),
       fileCopyMaxBytes: z.number().int().positive().default(DEFAULT_CORE_CONFIG.fileCopyMaxBytes),
+      consoleLogMaxBytes: z.number().int().positive().default(DEFAULT_CORE_CONFIG.consoleLogMaxBytes),
     })
-    .default({ execOutputLimitBytes: DEFAULT_CORE_CONFIG.execOutputLimitBytes, fileCopyMaxBytes: DEFAULT_CORE_CONFIG.fileCopyMaxBytes }),
+    .default({
+      execOutputLimitBytes: DEFAULT_CORE_CONFIG.execOutputLimitBytes,
+      fileCopyMaxBytes: DEFAULT_CORE_CONFIG.fileCopyMaxBytes,
+      consoleLogMaxBytes: DEFAULT_CORE_CONFIG.consoleLogMaxBytes,
+    }),
   timeouts: z
     .object({
       stopMs: z.number().int().positive().default(DEFAULT_CORE_CONFIG.stopTimeoutMs),

@@ -27,6 +27,7 @@ import { hostCommands } from "../core/network/host-commands.ts";
 import { buildApp, type SnapvisorApp } from "./app.ts";
 import { requiredToken, type AuthOption } from "./auth.ts";
 import { loadConfig, serverCompressionDefault, type Config, type ConfigInput } from "./config.ts";
+import { ConsoleLogRotation } from "../core/service/console-log-rotation.ts";
 
 /** What is wired rather than configured: auth, and the seams tests and custom hosts replace. */
 export interface SnapvisorWiring {
@@ -89,6 +90,7 @@ export function snapvisorFromConfig(config: Config, wiring: SnapvisorWiring): Sn
       execTimeoutMs: config.timeouts.execMs,
       execOutputLimitBytes: config.agent.execOutputLimitBytes,
       fileCopyMaxBytes: config.agent.fileCopyMaxBytes,
+      consoleLogMaxBytes: config.agent.consoleLogMaxBytes,
       compressionDefault: serverCompressionDefault(config),
       defaultImageDir: config.guestImageDir,
       imageRoots: config.imageRoots,
@@ -121,6 +123,7 @@ export function snapvisorFromConfig(config: Config, wiring: SnapvisorWiring): Sn
   const scheduler = new ScheduleRunner(ctx, config.scheduler.tickSeconds * 1000);
   const loop = config.scheduler.enabled ? scheduler : undefined;
   const app = buildApp(ctx, { authToken });
+  const consoleLogs = new ConsoleLogRotation(ctx, config.agent.consoleLogMaxBytes);
   let running = false;
   return {
     app,
@@ -130,11 +133,13 @@ export function snapvisorFromConfig(config: Config, wiring: SnapvisorWiring): Sn
     async start() {
       if (running) return;
       await startCore(ctx, loop);
+      consoleLogs.start();
       running = true;
     },
     async stop() {
       if (!running) return;
       running = false;
+      await consoleLogs.stop();
       await stopCore(ctx, loop);
       await host.supervisor?.killAll(); // a VMM that could not be put into Standby
       db.$client.close();

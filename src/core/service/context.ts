@@ -28,6 +28,8 @@ export interface CoreConfig {
   execOutputLimitBytes: number;
   /** Largest file copied into or out of a guest. */
   fileCopyMaxBytes: number;
+  /** A guest's console log is rotated past this size (two files are kept). */
+  consoleLogMaxBytes: number;
   /** Server default for snapshot compression; absent = compression is opt-in per request/instance. */
   compressionDefault?: CompressionConfig;
   /** Directory holding the default guest image built by scripts/build-guest (registered as `default`). */
@@ -44,6 +46,7 @@ export const DEFAULT_CORE_CONFIG = {
   execTimeoutMs: 60_000,
   execOutputLimitBytes: 16 * 1024 * 1024,
   fileCopyMaxBytes: 1024 * 1024 * 1024,
+  consoleLogMaxBytes: 8 * 1024 * 1024,
 } satisfies Partial<CoreConfig>;
 
 export interface CoreContext {
