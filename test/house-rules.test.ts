@@ -91,7 +91,7 @@ describe("the checkout stands alone", () => {
 type Layer = "entry" | "plugin" | "core" | "hv" | "store" | "fs";
 /** Higher imports lower, never the other way; equal ranks only within one layer (hv and store share a floor). */
 const RANK: Record<Layer, number> = { entry: 4, plugin: 3, core: 2, hv: 1, store: 1, fs: 0 };
-const CORE_ROOMS = ["instances", "snapshots", "schedules", "compression", "images", "network", "service"];
+const CORE_ROOMS = ["instances", "snapshots", "schedules", "compression", "images", "network", "ingress", "service"];
 const CORE_FILES = ["errors.ts", "tags.ts"];
 
 /**

@@ -14,6 +14,8 @@ export type DomainErrorKind =
   | "forbidden" // 403: a host path outside what clients may reach
   | "insufficient_storage" // 507: the data dir's file system cannot hold the result
   | "not_supported" // 501
+  | "bad_gateway" // 502: the ingress cannot reach its target
+  | "unavailable" // 503: the ingress target is not serving yet (with Retry-After)
   | "internal"; // 500
 
 export class DomainError extends Error {
@@ -39,6 +41,16 @@ export const forbidden = (message: string) => new DomainError("forbidden", messa
 export const insufficientStorage = (message: string, cause?: unknown) =>
   new DomainError("insufficient_storage", message, "insufficient_storage", { cause });
 export const notSupported = (message: string) => new DomainError("not_supported", message);
+/** The ingress could not get its target serving in time (or will not wake it): the client should retry. */
+export class UnavailableError extends DomainError {
+  constructor(
+    message: string,
+    code: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super("unavailable", message, code);
+  }
+}
 export const internal = (message: string, cause?: unknown) => new DomainError("internal", message, undefined, { cause });
 
 const HYPERVISOR_ERROR_KINDS: Record<HypervisorErrorKind, DomainErrorKind> = {

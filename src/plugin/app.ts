@@ -7,6 +7,7 @@ import { metricsRoute, requestMetrics } from "./metrics-route.ts";
 import { emptyJsonAsEmptyObject, limitBody, requireBody } from "./request-body.ts";
 import { serveOpenApiDoc } from "./openapi-doc.ts";
 import { imageRoutes } from "./routes/images.ts";
+import { ingressRoutes } from "./routes/ingresses.ts";
 import { guestRoutes } from "./routes/guest.ts";
 import { instanceRoutes } from "./routes/instances.ts";
 import { scheduleRoutes } from "./routes/schedules.ts";
@@ -38,7 +39,8 @@ export function buildApp(ctx: CoreContext, opts: AppOptions = {}) {
     .route("/", guestRoutes(ctx))
     .route("/", imageRoutes(ctx))
     .route("/", snapshotRoutes(ctx))
-    .route("/", scheduleRoutes(ctx));
+    .route("/", scheduleRoutes(ctx))
+    .route("/", ingressRoutes(ctx));
 
   serveOpenApiDoc(app, opts.authToken !== undefined);
   app.route("/", docsRoutes());

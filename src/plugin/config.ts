@@ -14,10 +14,29 @@ export const DEFAULT_DATA_DIR = "./data";
 /** Where scripts/build-guest puts the default guest image, relative to the working directory. */
 export const DEFAULT_GUEST_DIR = ".cache/guest";
 export const DEFAULT_SCHEDULER_TICK_SECONDS = 60;
+export const DEFAULT_INGRESS = { waitTimeoutMs: 30_000, queueLimit: 256, retryAfterSeconds: 2 };
 
 const CompressionDefault = z
   .object({ enabled: z.boolean().default(false), algorithm: z.string().default("zstd"), level: z.number().int().optional() })
   .default({ enabled: false, algorithm: "zstd" });
+
+/** `<host>:<port>`, IPv6 hosts in brackets (`[::1]:8080`). */
+const ListenAddress = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, "must be <host>:<port>");
+
+const IngressConfig = z
+  .object({
+    /** Plain-HTTP listeners. Empty (the default) = no ingress listener: serving guests is an explicit opt-in. */
+    listen: z.array(ListenAddress).default([]),
+    /** TLS listeners with a certificate and key read at start-up (PEM files). ACME is out of scope. */
+    tls: z.object({ cert: z.string().min(1), key: z.string().min(1), listen: z.array(ListenAddress).min(1) }).strict().optional(),
+    /** How long a request waits for its target to wake before a 503 with Retry-After. */
+    waitTimeoutMs: z.number().int().positive().default(DEFAULT_INGRESS.waitTimeoutMs),
+    /** Requests one instance may hold while it wakes; the next gets a 503 at once. */
+    queueLimit: z.number().int().positive().default(DEFAULT_INGRESS.queueLimit),
+    retryAfterSeconds: z.number().int().positive().default(DEFAULT_INGRESS.retryAfterSeconds),
+  })
+  .strict()
+  .default({ listen: [], ...DEFAULT_INGRESS });
 
 export const ConfigSchema = z.object({
   dataDir: z.string().default(DEFAULT_DATA_DIR),
@@ -53,6 +72,8 @@ export const ConfigSchema = z.object({
     }),
   /** Guest networking: `user` (default, no host changes) or `bridge` (managed bridge, TAPs; needs CAP_NET_ADMIN). */
   network: NetworkConfigSchema,
+  /** The ingress proxy that serves guests (and wakes Standby ones). */
+  ingress: IngressConfig,
   /** Server default for snapshot compression (reference `snapshot.compression_default`); disabled = absent. */
   compressionDefault: CompressionDefault,
   scheduler: z

@@ -22,6 +22,12 @@ import { DataPaths } from "../store/paths.ts";
 import { SchedulesRepo } from "../store/schedules-repo.ts";
 import { SnapshotsRepo } from "../store/snapshots-repo.ts";
 import { NetworkRepo } from "../store/network-repo.ts";
+import { IngressesRepo } from "../store/ingresses-repo.ts";
+import { ActivityTracker } from "../core/ingress/activity.ts";
+import { IngressRouter } from "../core/ingress/router.ts";
+import { WakeCoordinator } from "../core/ingress/wake.ts";
+import { ingressHandler, type IngressHandler } from "./ingress/proxy.ts";
+import { startIngressListeners } from "./ingress/listener.ts";
 import { LinuxBridge } from "../core/network/linux-bridge.ts";
 import { hostCommands } from "../core/network/host-commands.ts";
 import { buildApp, type SnapvisorApp } from "./app.ts";
@@ -60,6 +66,9 @@ export interface Snapvisor {
   stop(): Promise<void>;
   /** Runs every due snapshot schedule now (for embedders that drive schedules themselves); returns the errors. */
   runDueSchedules(): Promise<string[]>;
+  /** The ingress proxy: mount `ingress.fetch` and `ingress.websocket` in an own Bun.serve, or configure
+   * `ingress.listen` and let start() open the listeners. */
+  ingress: IngressHandler;
   /** The domain layer, for tests and advanced embedding. */
   core: CoreContext;
 }
@@ -116,6 +125,8 @@ export function snapvisorFromConfig(config: Config, wiring: SnapvisorWiring): Sn
     }),
     host: wiring.hostResources ?? linuxHostResources,
     networkLeases: new NetworkRepo(db),
+    ingresses: new IngressesRepo(db),
+    activity: new ActivityTracker(clock),
     // Only an explicit bridge-mode config builds anything that changes host interfaces.
     ...(config.network.mode === "bridge" ? { bridge: new LinuxBridge(config.network, hostCommands(logger)) } : {}),
     randomBytes: wiring.randomBytes ?? ((n) => crypto.getRandomValues(new Uint8Array(n))),
@@ -124,21 +135,27 @@ export function snapvisorFromConfig(config: Config, wiring: SnapvisorWiring): Sn
   const loop = config.scheduler.enabled ? scheduler : undefined;
   const app = buildApp(ctx, { authToken });
   const consoleLogs = new ConsoleLogRotation(ctx, config.agent.consoleLogMaxBytes);
+  const ingress = ingressHandler({ ctx, router: new IngressRouter(ctx), wake: new WakeCoordinator(ctx, config.ingress) });
+  let ingressListeners: ReturnType<typeof startIngressListeners> = [];
   let running = false;
   return {
     app,
     config,
     core: ctx,
+    ingress,
     runDueSchedules: () => scheduler.runDue(),
     async start() {
       if (running) return;
       await startCore(ctx, loop);
       consoleLogs.start();
+      ingressListeners = startIngressListeners(config.ingress, ingress);
       running = true;
     },
     async stop() {
       if (!running) return;
       running = false;
+      for (const listener of ingressListeners) await listener.stop(true);
+      ingressListeners = [];
       await consoleLogs.stop();
       await stopCore(ctx, loop);
       await host.supervisor?.killAll(); // a VMM that could not be put into Standby

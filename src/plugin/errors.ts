@@ -2,7 +2,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { DomainError, isNoSpace, type DomainErrorKind } from "../core/errors.ts";
+import { DomainError, isNoSpace, UnavailableError, type DomainErrorKind } from "../core/errors.ts";
 import type { Logger } from "../core/service/logger.ts";
 import { redactHostPaths } from "./redact-paths.ts";
 
@@ -15,6 +15,8 @@ const STATUS: Record<DomainErrorKind, ContentfulStatusCode> = {
   forbidden: 403,
   insufficient_storage: 507,
   not_supported: 501,
+  bad_gateway: 502,
+  unavailable: 503,
   internal: 500,
 };
 
@@ -27,6 +29,8 @@ const DEFAULT_CODE: Record<DomainErrorKind, string> = {
   forbidden: "forbidden",
   insufficient_storage: "insufficient_storage",
   not_supported: "not_supported",
+  bad_gateway: "bad_gateway",
+  unavailable: "unavailable",
   internal: "internal_error",
 };
 
@@ -46,6 +50,12 @@ export function errorResponse(c: Context, status: ContentfulStatusCode, code: st
   return c.json({ code, message } satisfies ErrorBody, status);
 }
 
+/** A domain error as a bare JSON response, for handlers outside Hono (the ingress proxy). */
+export function domainErrorResponse(err: DomainError, dataDir: string): Response {
+  const headers: Record<string, string> = err instanceof UnavailableError ? { "retry-after": String(err.retryAfterSeconds) } : {};
+  return Response.json(streamedErrorBody(err, dataDir), { status: STATUS[err.kind], headers });
+}
+
 /** The body an error gets when it happens after a streamed response started (its status is already sent). */
 export function streamedErrorBody(err: unknown, dataDir: string): ErrorBody {
   const code = err instanceof DomainError ? (err.code ?? DEFAULT_CODE[err.kind]) : DEFAULT_CODE.internal;
@@ -59,6 +69,7 @@ export function handleError(logger: Logger, dataDir: string) {
     errorResponse(c, status, code, redactHostPaths(message, dataDir));
   return async (err: Error, c: Context): Promise<Response> => {
     if (err instanceof DomainError) {
+      if (err instanceof UnavailableError) c.header("Retry-After", String(err.retryAfterSeconds));
       if (err.kind === "internal") logger.error("request failed", { path: c.req.path, error: err.message, cause: String(err.cause ?? "") });
       return reply(c, STATUS[err.kind], err.code ?? DEFAULT_CODE[err.kind], err.message);
     }

@@ -35,6 +35,17 @@ export interface NetworkSettings {
   guestPorts: number[];
 }
 
+/** An instance's idle auto-standby policy as stored (normalised; reference-network §4.1). */
+export interface AutoStandbyPolicy {
+  enabled: boolean;
+  /** Present when enabled. */
+  idleTimeoutMs?: number;
+  /** Canonical CIDRs (masked, de-duplicated, sorted) whose clients do not count as activity. */
+  ignoreSourceCidrs: string[];
+  /** Guest ports whose traffic does not count as activity (sorted, unique). */
+  ignoreDestinationPorts: number[];
+}
+
 /** Lifecycle of a stored row: `ready` rows are visible; `deleting` rows are half-removed (reconciled at start-up);
  * `error` rows lost their payload. */
 export const ROW_STATES = ["ready", "deleting", "error"] as const;
@@ -58,6 +69,8 @@ export const instances = sqliteTable(
     skipGuestAgent: integer("skip_guest_agent", { mode: "boolean" }).notNull(),
     /** Null for instances created before networking: they have no network device (their snapshots neither). */
     network: text("network", { mode: "json" }).$type<NetworkSettings>(),
+    /** Null when no policy was ever given (status `policy_missing`). */
+    autoStandby: text("auto_standby", { mode: "json" }).$type<AutoStandbyPolicy>(),
     pid: integer("pid"),
     rowState: text("row_state", { enum: ROW_STATES }).notNull(),
     stateError: text("state_error"),
@@ -71,8 +84,31 @@ export const instances = sqliteTable(
 /** What restore and fork rebuild an instance from: the source row minus identity and runtime fields. */
 export type StoredMetadata = Pick<
   typeof instances.$inferSelect,
-  "image" | "hypervisor" | "hypervisorVersion" | "vcpus" | "memoryBytes" | "overlayBytes" | "env" | "tags" | "snapshotPolicy" | "skipGuestAgent" | "network"
+  "image" | "hypervisor" | "hypervisorVersion" | "vcpus" | "memoryBytes" | "overlayBytes" | "env" | "tags" | "snapshotPolicy" | "skipGuestAgent" | "network" | "autoStandby"
 >;
+
+/** One ingress rule as stored (reference-network §3, plus `pathPrefix` and `wakeStopped`). */
+export interface IngressRuleRecord {
+  match: { hostname: string; port: number; pathPrefix: string };
+  target: { instance: string; port: number };
+  tls: boolean;
+  redirectHttp: boolean;
+  requestHeaderAuth?: { header: string; value: string };
+  /** Start a Stopped target on a request (a cold boot) instead of answering 503. */
+  wakeStopped: boolean;
+}
+
+export const ingresses = sqliteTable(
+  "ingresses",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    tags: text("tags", { mode: "json" }).$type<Record<string, string>>().notNull(),
+    rules: text("rules", { mode: "json" }).$type<IngressRuleRecord[]>().notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("ingresses_name").on(t.name)],
+);
 
 export const SNAPSHOT_KINDS = ["Standby", "Stopped"] as const;
 export const COMPRESSION_STATES = ["none", "compressing", "compressed", "error"] as const;
@@ -196,3 +232,4 @@ export type ScheduleRow = typeof schedules.$inferSelect;
 export type JobRow = typeof jobs.$inferSelect;
 export type NetworkLeaseRow = typeof networkLeases.$inferSelect;
 export type PortForwardRow = typeof portForwards.$inferSelect;
+export type IngressRow = typeof ingresses.$inferSelect;

@@ -8,7 +8,7 @@ import { allocatedSize } from "../../store/file-sizes.ts";
 import { GUEST_FILES } from "../../store/payload/layout.ts";
 import { sparseCopyFile } from "../../fs/sparse-copy.ts";
 import type { SnapshotPolicy } from "../compression/compression-policy.ts";
-import type { NetworkSettings } from "../../store/schema.ts";
+import type { AutoStandbyPolicy, NetworkSettings } from "../../store/schema.ts";
 import { generationIdFrom } from "./generation-id.ts";
 import type { CoreContext } from "../service/context.ts";
 import { DomainError, inStep, insufficientResources, invalidRequest, notFound, notSupported } from "../errors.ts";
@@ -36,6 +36,7 @@ export interface CreateInstanceInput {
   skipGuestAgent: boolean;
   /** `enabled` undefined: on where the hypervisor can attach the server's network mode, off elsewhere. */
   network: Omit<NetworkSettings, "enabled"> & { enabled?: boolean };
+  autoStandby?: AutoStandbyPolicy;
 }
 
 function networkSettings(ctx: CoreContext, hv: Hypervisor, asked: CreateInstanceInput["network"]): NetworkSettings {
@@ -96,6 +97,7 @@ export async function createInstance(ctx: CoreContext, input: CreateInstanceInpu
       // A hypervisor with no agent channel on this host cannot pass the readiness gate: it runs without one.
       skipGuestAgent: input.skipGuestAgent || hv.layout().agentSocket === undefined,
       network,
+      autoStandby: input.autoStandby ?? null,
     },
   );
   const staging = await stageDir(ctx.paths.tmpDir);

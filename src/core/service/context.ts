@@ -13,6 +13,8 @@ import type { CompressionJobs } from "../compression/compression-jobs.ts";
 import type { CompressionConfig } from "../compression/compression-policy.ts";
 import type { VmRegistry } from "../instances/vm-registry.ts";
 import type { HostResources } from "./host-resources.ts";
+import type { IngressesRepo } from "../../store/ingresses-repo.ts";
+import type { ActivityTracker } from "../ingress/activity.ts";
 import type { KeyedMutex } from "./locks.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
@@ -70,6 +72,9 @@ export interface CoreContext {
   readonly networkLeases: NetworkRepo;
   /** Host-side TAPs; present only in bridge mode. */
   readonly bridge?: BridgeHost;
+  readonly ingresses: IngressesRepo;
+  /** In-flight ingress traffic, exec, file copies and mailbox deliveries per instance (what auto-standby waits out). */
+  readonly activity: ActivityTracker;
   /** Randomness for MACs, addresses and generation ids (a seam, like the clock). */
   readonly randomBytes: (n: number) => Uint8Array;
 }

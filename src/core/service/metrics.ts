@@ -55,6 +55,12 @@ export class Metrics {
   readonly compressionActive = this.gauge("snapshot_compression_active_total", "Compression jobs running now");
   readonly compressionPending = this.gauge("snapshot_compression_pending_total", "Compression jobs waiting for their delay");
 
+  readonly ingressWakes = this.counter("ingress_wakes_total", "Restores (or starts) the ingress triggered for a request", ["result"]);
+  readonly ingressWakeDuration = this.histogram("ingress_wake_duration_seconds", "From the first held request to the guest port accepting", []);
+  readonly ingressHeldRequests = this.gauge("ingress_held_requests", "Requests waiting for their target to wake");
+  readonly ingressWaitTimeouts = this.counter("ingress_wait_timeouts_total", "Requests answered 503 because the wake took longer than the wait timeout, or the queue was full", ["reason"]);
+  readonly autoStandbys = this.counter("auto_standby_standbys_total", "Idle auto-standby attempts by result", ["result"]);
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
   }

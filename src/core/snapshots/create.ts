@@ -25,9 +25,11 @@ export interface CreateSnapshotInput {
   compression?: CompressionConfig;
 }
 
-export function storedMetadataOf(row: StoredMetadata): StoredMetadata {
+/** The auto-standby policy is optional: a payload's instance record (re-indexing) does not carry it. */
+export function storedMetadataOf(row: Omit<StoredMetadata, "autoStandby"> & Partial<Pick<StoredMetadata, "autoStandby">>): StoredMetadata {
   const { image, hypervisor, hypervisorVersion, vcpus, memoryBytes, overlayBytes, env, tags, snapshotPolicy, skipGuestAgent, network } = row;
-  return { image, hypervisor, hypervisorVersion, vcpus, memoryBytes, overlayBytes, env, tags, snapshotPolicy, skipGuestAgent, network };
+  const autoStandby = row.autoStandby ?? null;
+  return { image, hypervisor, hypervisorVersion, vcpus, memoryBytes, overlayBytes, env, tags, snapshotPolicy, skipGuestAgent, network, autoStandby };
 }
 
 export async function createSnapshot(ctx: CoreContext, ref: string, input: CreateSnapshotInput): Promise<SnapshotView> {

@@ -97,7 +97,7 @@ const restore = createRoute({
 });
 
 /** `tags[key]=value` query pairs (deepObject). */
-function tagFilter(query: Record<string, string>): Record<string, string> | undefined {
+export function tagFilter(query: Record<string, string>): Record<string, string> | undefined {
   const pairs = Object.entries(query).flatMap(([k, v]) => {
     const m = /^tags\[(.+)\]$/.exec(k);
     return m ? [[m[1]!, v] as const] : [];

@@ -1,0 +1,114 @@
+// Wake on request: the first request for a Standby target starts ONE restore that every later request shares;
+// requests wait in a bounded per-instance queue and are answered 503 + Retry-After when it is full or when the
+// wait timeout passes (the restore goes on, for the next request). A request that meets a standby under way
+// queues behind it on the instance lock, then wakes the guest. A Stopped target is started only when the rule
+// says `wake_stopped`.
+import type { CoreContext } from "../service/context.ts";
+import { UnavailableError } from "../errors.ts";
+import { restoreInstance } from "../instances/restore.ts";
+import { startInstance } from "../instances/start.ts";
+import { loadInstance } from "../instances/view.ts";
+import { waitForPort } from "./port-probe.ts";
+import { upstreamOf, type Upstream } from "./upstream.ts";
+
+export interface WakeConfig {
+  /** Requests one instance may hold waiting for its wake; the next is answered 503 at once. */
+  queueLimit: number;
+  /** How long a request waits for its target before a 503. */
+  waitTimeoutMs: number;
+  /** Retry-After of those 503s. */
+  retryAfterSeconds: number;
+}
+
+export interface WakeTarget {
+  instanceId: string;
+  port: number;
+  wakeStopped: boolean;
+}
+
+export class WakeCoordinator {
+  private readonly wakes = new Map<string, Promise<void>>();
+  private readonly waiting = new Map<string, number>();
+
+  constructor(
+    private readonly ctx: CoreContext,
+    private readonly config: WakeConfig,
+  ) {}
+
+  /** Where to send a request for `target` once it serves; waits (bounded) for a wake when it does not yet. */
+  async upstream(target: WakeTarget): Promise<Upstream> {
+    const { instanceId, port } = target;
+    // Fast path: a ready VM that no lifecycle operation (a standby) is touching.
+    if (this.ctx.vms.get(instanceId)?.ready && !this.ctx.locks.busy(instanceId)) return upstreamOf(this.ctx, instanceId, port);
+    const held = this.waiting.get(instanceId) ?? 0;
+    if (held >= this.config.queueLimit) {
+      this.ctx.metrics.ingressWaitTimeouts.inc({ reason: "queue_full" });
+      throw this.unavailable(`instance is waking and ${held} requests already wait for it`, "wake_queue_full");
+    }
+    this.waiting.set(instanceId, held + 1);
+    this.ctx.metrics.ingressHeldRequests.inc();
+    let timer: Timer | undefined;
+    try {
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          this.ctx.metrics.ingressWaitTimeouts.inc({ reason: "timeout" });
+          reject(this.unavailable(`instance did not start serving within ${this.config.waitTimeoutMs} ms`, "wake_timeout"));
+        }, this.config.waitTimeoutMs);
+      });
+      await Promise.race([this.wake(target), timeout]);
+      return upstreamOf(this.ctx, instanceId, port);
+    } finally {
+      clearTimeout(timer);
+      this.ctx.metrics.ingressHeldRequests.dec();
+      const left = (this.waiting.get(instanceId) ?? 1) - 1;
+      if (left === 0) this.waiting.delete(instanceId);
+      else this.waiting.set(instanceId, left);
+    }
+  }
+
+  /** Requests waiting for `instanceId` now. */
+  held(instanceId: string): number {
+    return this.waiting.get(instanceId) ?? 0;
+  }
+
+  private wake(target: WakeTarget): Promise<void> {
+    const running = this.wakes.get(target.instanceId);
+    if (running) return running;
+    const wake = this.wakeOnce(target).finally(() => this.wakes.delete(target.instanceId));
+    // A request that timed out leaves the wake running; its failure is then only logged.
+    wake.catch((err) => {
+      this.ctx.metrics.ingressWakes.inc({ result: "failed" });
+      this.ctx.logger.warn("ingress wake failed", { instance: target.instanceId, error: String(err) });
+    });
+    this.wakes.set(target.instanceId, wake);
+    return wake;
+  }
+
+  private async wakeOnce({ instanceId, port, wakeStopped }: WakeTarget): Promise<void> {
+    const started = performance.now();
+    const view = await loadInstance(this.ctx, instanceId);
+    let woke = view.state === "Standby";
+    if (view.state === "Stopped") {
+      if (!wakeStopped) throw this.unavailable(`instance ${view.name} is Stopped (the rule does not start stopped instances: wake_stopped)`, "instance_stopped");
+      await startInstance(this.ctx, instanceId);
+      woke = true;
+    } else {
+      // Standby: restore it. Live but locked (a standby under way): queue behind it; restore answers at once
+      // when the guest is still live afterwards, and restores when the standby completed.
+      const after = await restoreInstance(this.ctx, instanceId);
+      woke ||= after.state === "Running" && view.state !== "Running";
+    }
+    const to = upstreamOf(this.ctx, instanceId, port);
+    if (!(await waitForPort(to, Date.now() + this.config.waitTimeoutMs))) {
+      throw this.unavailable(`instance ${view.name} runs but its port ${port} does not accept connections`, "port_closed");
+    }
+    if (woke) {
+      this.ctx.metrics.ingressWakes.inc({ result: "success" });
+      this.ctx.metrics.ingressWakeDuration.observe((performance.now() - started) / 1000);
+    }
+  }
+
+  private unavailable(message: string, code: string): UnavailableError {
+    return new UnavailableError(message, code, this.config.retryAfterSeconds);
+  }
+}
