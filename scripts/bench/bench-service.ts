@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { silentLogger } from "../../src/core/service/logger.ts";
-import { createSnapvisor, type Snapvisor } from "../../src/plugin/create-snapvisor.ts";
+import { createSnapvisor, type Snapvisor, type SnapvisorOptions } from "../../src/plugin/create-snapvisor.ts";
 import { ensureGuestImage, GUEST_DIR } from "../../test/harness.ts";
 
 export interface BenchService {
@@ -13,10 +13,11 @@ export interface BenchService {
   close(): Promise<void>;
 }
 
-export async function benchService(): Promise<BenchService> {
+/** `options` add to the bench defaults (a network mode, for one). */
+export async function benchService(options: Partial<SnapvisorOptions> = {}): Promise<BenchService> {
   await ensureGuestImage();
   const dataDir = mkdtempSync(join(tmpdir(), "sv-bench-"));
-  const sv = createSnapvisor({ auth: false, dataDir, guestImageDir: GUEST_DIR, logger: silentLogger, scheduler: { enabled: false } });
+  const sv = createSnapvisor({ auth: false, dataDir, guestImageDir: GUEST_DIR, logger: silentLogger, scheduler: { enabled: false }, ...options });
   await sv.start();
   return {
     dataDir,

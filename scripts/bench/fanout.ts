@@ -5,7 +5,8 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { readVmConfig } from "../../src/core/instances/vm-config.ts";
+import type { VmConfig } from "../../src/hv/hypervisor.ts";
+import { readSavedVm } from "../../src/store/payload/vm-record.ts";
 import { allocatedSize } from "../../src/store/file-sizes.ts";
 import { bareRestore } from "./bare-qmp.ts";
 import { benchService } from "./bench-service.ts";
@@ -29,7 +30,9 @@ try {
   const base = await call("POST", `/snapshots/${snap.id}/fork`, { name: "baseline", target_state: "Standby" });
   const baseDir = join(dataDir, "guests", base.id);
   mkdirSync(join(baseDir, "logs"), { recursive: true });
-  const bare = await bareRestore(await readVmConfig(baseDir), baseDir, join(baseDir, "standby", "memory"));
+  // The hardware the memory was saved from (its NIC and vmgenid included), as the fork's restore rebuilds it.
+  const saved = (await readSavedVm(join(baseDir, "standby"))).config as unknown as VmConfig;
+  const bare = await bareRestore(saved, baseDir, join(baseDir, "standby", "memory"));
   bare.proc.kill("SIGKILL");
   await bare.proc.exited;
   const bareMs = bare.readyMs;

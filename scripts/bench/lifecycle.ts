@@ -5,7 +5,8 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { readVmConfig } from "../../src/core/instances/vm-config.ts";
+import type { VmConfig } from "../../src/hv/hypervisor.ts";
+import { readLaunchRecord } from "../../src/store/payload/vm-record.ts";
 import { qemuArgv } from "../../src/hv/qemu/argv.ts";
 import { GUEST_DIR } from "../../test/harness.ts";
 import { BARE_MACHINE, BareQmp as Qmp, bareRestore } from "./bare-qmp.ts";
@@ -32,7 +33,8 @@ try {
     await call("POST", `/instances/${inst.id}/restore`);
     api.restore.push(performance.now() - t);
   }
-  const config = await readVmConfig(join(dataDir, "guests", inst.id));
+  // The hardware the API's guest runs (NIC, vmgenid, boot words included), so both sides run the same VM.
+  const config = (await readLaunchRecord(join(dataDir, "guests", inst.id), "qemu")).config as unknown as VmConfig;
   await call("DELETE", `/instances/${inst.id}`);
 
   // --- bare: the same QMP sequence from a plain script ---
