@@ -1,6 +1,7 @@
 // The network fields of POST /instances and GET /capabilities, without guests: defaults per hypervisor, bad input
 // as a 4xx naming the field, and the reference's response shape.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { rmSync } from "node:fs";
 import { registerFakeImage, startService, type TestService } from "../harness.ts";
 import { startFakeVmmService, type FakeVmmService, FAKE_HYPERVISOR } from "./fake-vmm-service.ts";
 
@@ -79,4 +80,25 @@ test("GET /capabilities reports the user-mode model and which hypervisors can at
   expect(res.body.network).toMatchObject({ mode: "user", model: "nat", gateway: "10.0.2.2", guest_to_guest: false, port_forwards: true });
   expect(res.body.network.hypervisors).toContain("qemu");
   expect((await ch.call("GET", "/capabilities")).body.network.hypervisors).toEqual([]);
+});
+
+test("start-up drops leases no VM holds (a stopped instance's, a deleted instance's) and keeps none twice", async () => {
+  const svc = await startService({ guestImageDir: "/nonexistent-guest-dir" });
+  await registerFakeImage(svc);
+  const stopped = (await create(svc, "leased-stopped", {})).body.id;
+  const leases = svc.sv.core.networkLeases;
+  const at = new Date(0);
+  leases.insert({ instanceId: stopped, mode: "user", ip: null, mac: "02:00:00:00:00:01", tap: null, createdAt: at }, [{ hostPort: 40999, guestPort: 80 }]);
+  leases.insert({ instanceId: "gone000000000000000000000", mode: "user", ip: null, mac: "02:00:00:00:00:02", tap: null, createdAt: at }, []);
+  // A second lease with the same MAC is refused by the schema, whatever the caller.
+  expect(() => leases.insert({ instanceId: "other", mode: "user", ip: null, mac: "02:00:00:00:00:01", tap: null, createdAt: at }, [])).toThrow();
+  await svc.sv.stop();
+  const again = await startService({ guestImageDir: "/nonexistent-guest-dir", dataDir: svc.dataDir });
+  try {
+    expect(again.sv.core.networkLeases.leases()).toEqual([]);
+    expect(again.sv.core.networkLeases.usedHostPorts().size).toBe(0);
+  } finally {
+    await again.close();
+    rmSync(svc.dataDir, { recursive: true, force: true });
+  }
 });
