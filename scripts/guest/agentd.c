@@ -67,6 +67,15 @@ static const char *device;
 static const char *work_dir = "/run/agent";
 static long long port_retry_at;
 static unsigned char inframe[HEADER + MAX_PAYLOAD];
+/* SIGCHLD writes a byte here so poll wakes as soon as a command exits (reaping on a timer added its tick to every exec). */
+static int child_pipe[2];
+
+static void on_child(int sig) {
+  (void)sig;
+  int saved = errno;
+  (void)write(child_pipe[1], "", 1);
+  errno = saved;
+}
 static size_t inlen;
 
 static long long now_ms(void) {
@@ -400,6 +409,9 @@ int main(int argc, char **argv) {
     return 2;
   }
   signal(SIGPIPE, SIG_IGN);
+  if (pipe2(child_pipe, O_CLOEXEC | O_NONBLOCK)) return perror("pipe"), 1;
+  struct sigaction chld = {.sa_handler = on_child, .sa_flags = SA_RESTART | SA_NOCLDSTOP};
+  sigaction(SIGCHLD, &chld, NULL);
   if (getenv("SNAPVISOR_AGENT_WORK_DIR")) work_dir = getenv("SNAPVISOR_AGENT_WORK_DIR");
   mkdir(work_dir, 0700);
   if (strncmp(argv[1], "listen:", 7) == 0) {
@@ -409,14 +421,15 @@ int main(int argc, char **argv) {
     device = argv[1];
   }
   for (;;) {
-    struct pollfd fds[1 + 3 * MAX_SESSIONS];
-    struct session *owner[1 + 3 * MAX_SESSIONS];
-    int kind[1 + 3 * MAX_SESSIONS];
+    struct pollfd fds[2 + 3 * MAX_SESSIONS];
+    struct session *owner[2 + 3 * MAX_SESSIONS];
+    int kind[2 + 3 * MAX_SESSIONS];
     int n = 0;
     long long now = now_ms();
     if (port < 0 && listener < 0 && now >= port_retry_at) open_port();
     if (port >= 0 && now >= port_retry_at) fds[n] = (struct pollfd){port, POLLIN, 0}, owner[n] = NULL, kind[n++] = 0;
     if (port < 0 && listener >= 0) fds[n] = (struct pollfd){listener, POLLIN, 0}, owner[n] = NULL, kind[n++] = 1;
+    fds[n] = (struct pollfd){child_pipe[0], POLLIN, 0}, owner[n] = NULL, kind[n++] = 5;
     int busy = 0;
     for (int i = 0; i < MAX_SESSIONS; i++) {
       struct session *s = &sessions[i];
@@ -426,7 +439,7 @@ int main(int argc, char **argv) {
       if (s->err >= 0) fds[n] = (struct pollfd){s->err, POLLIN, 0}, owner[n] = s, kind[n++] = 3;
       if (s->in >= 0 && (s->inlen > s->inoff || s->in_eof)) fds[n] = (struct pollfd){s->in, POLLOUT, 0}, owner[n] = s, kind[n++] = 4;
     }
-    /* Children are reaped by polling: a short tick while any command runs, a longer one when idle. */
+    /* SIGCHLD wakes the poll; the timeout only bounds how late a deadline or a lingering pipe is noticed. */
     poll(fds, n, busy ? 20 : 50);
     for (int i = 0; i < n; i++) {
       if (!fds[i].revents) continue;
@@ -438,6 +451,11 @@ int main(int argc, char **argv) {
         case 2: pump_output(s, &s->out, A_STDOUT); break;
         case 3: pump_output(s, &s->err, A_STDERR); break;
         case 4: pump_input(s); break;
+        case 5: {
+          char drain[64];
+          while (read(child_pipe[0], drain, sizeof drain) > 0) {}
+          break;
+        }
       }
     }
     now = now_ms();
