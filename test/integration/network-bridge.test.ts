@@ -69,8 +69,8 @@ async function exec(ref: string, command: string): Promise<{ exit_code: number; 
   return res.body;
 }
 
-async function boot(name: string): Promise<any> {
-  const created = await call("POST", "/instances", { name, size: "256MB", overlay_size: "128MB" });
+async function boot(name: string, network: object = {}): Promise<any> {
+  const created = await call("POST", "/instances", { name, size: "256MB", overlay_size: "128MB", network });
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   const started = await call("POST", `/instances/${name}/start`, {});
   expect(started.status, JSON.stringify(started.body)).toBe(200);
@@ -191,7 +191,21 @@ describe.skipIf(!canNetns)("bridge mode in a private network namespace", () => {
     const fork = (await call("GET", "/instances/br-f2")).body;
     expect((await call("DELETE", "/instances/br-f2")).status).toBe(204);
     expect(tapExists(tapOf(fork.id))).toBe(false);
-    const again = await boot("br-c");
+    const again = await boot("br-c", { bandwidth_download: "80Mbps" });
+    // Its TAP carries the limit: a token bucket towards the guest.
+    expect(nsOrThrow(["tc", "qdisc", "show", "dev", tapOf(again.id)])).toMatch(/tbf .*rate 80Mbit/);
+    // An upload limit needs tc's police action: enforced where the kernel has it, else the start is refused by name.
+    const up = (await call("POST", "/instances", { name: "br-up", size: "256MB", overlay_size: "128MB", network: { bandwidth_upload: "1MB/s" } })).body;
+    const started = await call("POST", "/instances/br-up/start", {});
+    if (started.status === 200) {
+      expect(nsOrThrow(["tc", "filter", "show", "dev", tapOf(up.id), "ingress"])).toContain("police");
+      expect((await call("POST", "/instances/br-up/stop", {})).status).toBe(200);
+    } else {
+      expect(started.status).toBe(501);
+      expect(started.body.message).toContain("network.bandwidth_upload cannot be enforced");
+      expect(tapExists(tapOf(up.id))).toBe(false);
+    }
+    expect((await call("GET", "/instances/br-up")).body.network.ip).toBeUndefined(); // no lease left either way
     const ips = ((await call("GET", "/instances")).body as any[]).flatMap((i) => (i.network.ip ? [i.network.ip] : []));
     expect(new Set(ips).size).toBe(ips.length);
     expect(again.network.ip).toMatch(/^10\.203\.0\.\d+$/);

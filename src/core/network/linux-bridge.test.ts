@@ -56,6 +56,14 @@ test("a TAP is an isolated bridge port with the instance's rate limits (download
     "ip link set dev sv-abcdefghijkl up",
     "tc qdisc replace dev sv-abcdefghijkl root tbf rate 8000000bit burst 100000 latency 100ms",
     "tc qdisc add dev sv-abcdefghijkl handle ffff: ingress",
-    "tc filter add dev sv-abcdefghijkl parent ffff: matchall action police rate 1000000bit burst 32768 drop",
+    "tc filter add dev sv-abcdefghijkl parent ffff: protocol all u32 match u32 0 0 action police rate 1000000bit burst 32768 drop",
   ]);
+});
+
+test("a kernel that cannot police ingress refuses the upload limit by its field name, and the TAP is removed", async () => {
+  const { run, log } = scripted((a) => (a.includes("action police") ? { exitCode: 2, stderr: "Failed to load TC action module." } : noBridge(a)));
+  const bridge = new LinuxBridge(config, run, () => true);
+  const settings = { enabled: true, downloadBytesPerSec: 0, uploadBytesPerSec: 125_000, guestPorts: [] };
+  await expect(bridge.ensureTap(lease, settings)).rejects.toThrow(/network\.bandwidth_upload cannot be enforced/);
+  expect(log.at(-1)).toBe("ip link del dev sv-abcdefghijkl");
 });

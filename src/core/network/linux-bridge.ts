@@ -8,6 +8,7 @@ import type { BridgeHost } from "./bridge-host.ts";
 import type { HostCommands } from "./host-commands.ts";
 import { TAP_PREFIX } from "./leases.ts";
 import type { NetworkConfig } from "./network-config.ts";
+import { notSupported } from "../errors.ts";
 
 export class NetworkSetupError extends Error {
   override readonly name = "NetworkSetupError";
@@ -70,14 +71,21 @@ export class LinuxBridge implements BridgeHost {
         const rate = settings.downloadBytesPerSec;
         await this.run("tc", ["qdisc", "replace", "dev", tap, "root", "tbf", "rate", `${rate * 8}bit`, "burst", String(burstOf(rate)), "latency", "100ms"]);
       }
-      if (settings.uploadBytesPerSec > 0) {
-        const rate = settings.uploadBytesPerSec;
-        await this.run("tc", ["qdisc", "add", "dev", tap, "handle", "ffff:", "ingress"]);
-        await this.run("tc", ["filter", "add", "dev", tap, "parent", "ffff:", "matchall", "action", "police", "rate", `${rate * 8}bit`, "burst", String(burstOf(rate)), "drop"]);
-      }
+      if (settings.uploadBytesPerSec > 0) await this.policeIngress(tap, settings.uploadBytesPerSec);
     } catch (err) {
       await this.removeTap(tap);
       throw err;
+    }
+  }
+
+  /** A kernel without tc's police action (or the u32 classifier) cannot limit what a guest sends: refused, named. */
+  private async policeIngress(tap: string, rate: number): Promise<void> {
+    try {
+      await this.run("tc", ["qdisc", "add", "dev", tap, "handle", "ffff:", "ingress"]);
+      const police = ["action", "police", "rate", `${rate * 8}bit`, "burst", String(burstOf(rate)), "drop"];
+      await this.run("tc", ["filter", "add", "dev", tap, "parent", "ffff:", "protocol", "all", "u32", "match", "u32", "0", "0", ...police]);
+    } catch (err) {
+      throw notSupported(`network.bandwidth_upload cannot be enforced on this host (tc police on the TAP's ingress failed): ${err instanceof Error ? err.message : err}`);
     }
   }
 
