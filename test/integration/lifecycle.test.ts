@@ -14,7 +14,7 @@ describe("lifecycle", () => {
   test("create → start → exec; standby ends the VMM; restore continues the same guest", async () => {
     const { id } = await bootGuest(svc, "life");
     const hello = await exec(svc, "life", ["echo", "hello"]);
-    expect(hello).toEqual({ exit_code: 0, stdout: "hello\n", stderr: "" });
+    expect(hello).toEqual({ exit_code: 0, stdout: "hello\n", stderr: "", stdout_truncated: false, stderr_truncated: false });
     const failing = await exec(svc, "life", "echo oops >&2; exit 3");
     expect(failing).toEqual({ exit_code: 3, stdout: "", stderr: "oops\n" });
     await waitForTicks(svc, "life", 4);
