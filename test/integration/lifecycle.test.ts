@@ -16,7 +16,7 @@ describe("lifecycle", () => {
     const hello = await exec(svc, "life", ["echo", "hello"]);
     expect(hello).toEqual({ exit_code: 0, stdout: "hello\n", stderr: "", stdout_truncated: false, stderr_truncated: false });
     const failing = await exec(svc, "life", "echo oops >&2; exit 3");
-    expect(failing).toEqual({ exit_code: 3, stdout: "", stderr: "oops\n" });
+    expect(failing).toMatchObject({ exit_code: 3, stdout: "", stderr: "oops\n" });
     await waitForTicks(svc, "life", 4);
 
     const standby = await svc.call("POST", "/instances/life/standby");
