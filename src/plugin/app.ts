@@ -8,6 +8,7 @@ import { emptyJsonAsEmptyObject, limitBody, requireBody } from "./request-body.t
 import { serveOpenApiDoc } from "./openapi-doc.ts";
 import { imageRoutes } from "./routes/images.ts";
 import { ingressRoutes } from "./routes/ingresses.ts";
+import { autoStandbyRoutes } from "./routes/auto-standby.ts";
 import { guestRoutes } from "./routes/guest.ts";
 import { instanceRoutes } from "./routes/instances.ts";
 import { scheduleRoutes } from "./routes/schedules.ts";
@@ -40,7 +41,8 @@ export function buildApp(ctx: CoreContext, opts: AppOptions = {}) {
     .route("/", imageRoutes(ctx))
     .route("/", snapshotRoutes(ctx))
     .route("/", scheduleRoutes(ctx))
-    .route("/", ingressRoutes(ctx));
+    .route("/", ingressRoutes(ctx))
+    .route("/", autoStandbyRoutes(ctx));
 
   serveOpenApiDoc(app, opts.authToken !== undefined);
   app.route("/", docsRoutes());

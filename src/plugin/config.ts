@@ -14,6 +14,7 @@ export const DEFAULT_DATA_DIR = "./data";
 /** Where scripts/build-guest puts the default guest image, relative to the working directory. */
 export const DEFAULT_GUEST_DIR = ".cache/guest";
 export const DEFAULT_SCHEDULER_TICK_SECONDS = 60;
+export const DEFAULT_AUTO_STANDBY = { tickMs: 1_000, maxConcurrent: 16 };
 export const DEFAULT_INGRESS = { waitTimeoutMs: 30_000, queueLimit: 256, retryAfterSeconds: 2 };
 
 const CompressionDefault = z
@@ -74,6 +75,14 @@ export const ConfigSchema = z.object({
   network: NetworkConfigSchema,
   /** The ingress proxy that serves guests (and wakes Standby ones). */
   ingress: IngressConfig,
+  /** Idle auto-standby: how often idle instances are looked at, and how many standbys run at once. */
+  autoStandby: z
+    .object({
+      tickMs: z.number().int().positive().default(DEFAULT_AUTO_STANDBY.tickMs),
+      maxConcurrent: z.number().int().positive().default(DEFAULT_AUTO_STANDBY.maxConcurrent),
+    })
+    .strict()
+    .default(DEFAULT_AUTO_STANDBY),
   /** Server default for snapshot compression (reference `snapshot.compression_default`); disabled = absent. */
   compressionDefault: CompressionDefault,
   scheduler: z

@@ -25,6 +25,8 @@ import { NetworkRepo } from "../store/network-repo.ts";
 import { IngressesRepo } from "../store/ingresses-repo.ts";
 import { ActivityTracker } from "../core/ingress/activity.ts";
 import { IngressRouter } from "../core/ingress/router.ts";
+import { AutoStandbyState } from "../core/ingress/auto-standby-state.ts";
+import { startAutoStandby } from "../core/ingress/auto-standby.ts";
 import { WakeCoordinator } from "../core/ingress/wake.ts";
 import { ingressHandler, type IngressHandler } from "./ingress/proxy.ts";
 import { startIngressListeners } from "./ingress/listener.ts";
@@ -127,6 +129,7 @@ export function snapvisorFromConfig(config: Config, wiring: SnapvisorWiring): Sn
     networkLeases: new NetworkRepo(db),
     ingresses: new IngressesRepo(db),
     activity: new ActivityTracker(clock),
+    autoStandby: new AutoStandbyState(config.autoStandby),
     // Only an explicit bridge-mode config builds anything that changes host interfaces.
     ...(config.network.mode === "bridge" ? { bridge: new LinuxBridge(config.network, hostCommands(logger)) } : {}),
     randomBytes: wiring.randomBytes ?? ((n) => crypto.getRandomValues(new Uint8Array(n))),
@@ -137,6 +140,7 @@ export function snapvisorFromConfig(config: Config, wiring: SnapvisorWiring): Sn
   const consoleLogs = new ConsoleLogRotation(ctx, config.agent.consoleLogMaxBytes);
   const ingress = ingressHandler({ ctx, router: new IngressRouter(ctx), wake: new WakeCoordinator(ctx, config.ingress) });
   let ingressListeners: ReturnType<typeof startIngressListeners> = [];
+  let stopAutoStandby = async () => {};
   let running = false;
   return {
     app,
@@ -149,6 +153,7 @@ export function snapvisorFromConfig(config: Config, wiring: SnapvisorWiring): Sn
       await startCore(ctx, loop);
       consoleLogs.start();
       ingressListeners = startIngressListeners(config.ingress, ingress);
+      stopAutoStandby = startAutoStandby(ctx);
       running = true;
     },
     async stop() {
@@ -156,6 +161,7 @@ export function snapvisorFromConfig(config: Config, wiring: SnapvisorWiring): Sn
       running = false;
       for (const listener of ingressListeners) await listener.stop(true);
       ingressListeners = [];
+      await stopAutoStandby();
       await consoleLogs.stop();
       await stopCore(ctx, loop);
       await host.supervisor?.killAll(); // a VMM that could not be put into Standby

@@ -54,3 +54,12 @@ export class ActivityTracker {
     for (const listener of this.listeners) listener(instanceId, n);
   }
 }
+
+/** `source`, calling `end` once it is exhausted, fails or is abandoned by its reader. */
+export async function* endingWith<T>(source: AsyncGenerator<T>, end: () => void): AsyncGenerator<T> {
+  try {
+    yield* source;
+  } finally {
+    end();
+  }
+}

@@ -10,8 +10,9 @@ export async function execInInstance(
   command: string | string[],
   timeoutMs = ctx.config.execTimeoutMs,
 ): Promise<ExecResult> {
-  const { socket, env } = await agentTarget(ctx, ref, "exec");
-  return execInGuest(socket, command, { timeoutMs, env, outputLimitBytes: ctx.config.execOutputLimitBytes }).catch((err: unknown) => {
+  const { id, socket, env } = await agentTarget(ctx, ref, "exec");
+  const run = () => execInGuest(socket, command, { timeoutMs, env, outputLimitBytes: ctx.config.execOutputLimitBytes });
+  return ctx.activity.during(id, "exec", run).catch((err: unknown) => {
     throw agentFailure("exec in guest", err);
   });
 }
@@ -26,13 +27,16 @@ export interface StreamExecRequest {
 
 /** Checks the instance first (errors before any output), then returns the running command's exit. */
 export async function streamExecInInstance(ctx: CoreContext, ref: string, req: StreamExecRequest): Promise<() => Promise<number>> {
-  const { socket, env } = await agentTarget(ctx, ref, "exec");
+  const { id, socket, env } = await agentTarget(ctx, ref, "exec");
   return async () => {
+    const end = ctx.activity.begin(id, "exec");
     try {
       const { exitCode } = await execStream(socket, req.command, { ...req, timeoutMs: req.timeoutMs ?? ctx.config.execTimeoutMs, env });
       return exitCode;
     } catch (err) {
       throw agentFailure("exec in guest", err);
+    } finally {
+      end();
     }
   };
 }

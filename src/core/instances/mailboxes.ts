@@ -42,8 +42,10 @@ export function assertMailboxesDeliverable(mailboxes: Mailbox[] | undefined, tar
 /** Writes `mailboxes` into a resumed fork and waits for the acks asked for: the body of the `mailboxes` handoff. */
 export async function deliverForkMailboxes(ctx: CoreContext, instance: InstanceRow, mailboxes: Mailbox[]): Promise<void> {
   const socket = agentSocketPath(hypervisorFor(ctx, instance.hypervisor), guestDir(ctx, instance.id))!;
-  await deliverMailboxes(socket, mailboxes, FORK_SEQUENCE, DELIVERY_TIMEOUT_MS);
-  await Promise.all(
-    mailboxes.filter((box) => box.waitForAck).map((box) => waitForAck(socket, box.name, box.token, box.ackTimeoutMs || DEFAULT_ACK_TIMEOUT_MS)),
-  );
+  await ctx.activity.during(instance.id, "mailbox", async () => {
+    await deliverMailboxes(socket, mailboxes, FORK_SEQUENCE, DELIVERY_TIMEOUT_MS);
+    await Promise.all(
+      mailboxes.filter((box) => box.waitForAck).map((box) => waitForAck(socket, box.name, box.token, box.ackTimeoutMs || DEFAULT_ACK_TIMEOUT_MS)),
+    );
+  });
 }

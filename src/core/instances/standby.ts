@@ -15,12 +15,16 @@ import { parkNetwork } from "../network/leases.ts";
 export interface StandbyOptions {
   compression?: CompressionConfig;
   compressionDelayMs?: number;
+  /** Asked under the lock before anything is touched: false leaves the instance as it is (auto-standby's last
+   * check, so activity that arrived during its countdown wins). */
+  stillWanted?: () => boolean;
 }
 
 export async function standbyInstance(ctx: CoreContext, ref: string, opts: StandbyOptions = {}): Promise<InstanceView> {
   const { id } = resolveInstance(ctx, ref);
   return runLocked(ctx, id, "standby", async () => {
     const view = await loadInstance(ctx, id);
+    if (opts.stillWanted && !opts.stillWanted()) return view;
     const asked = opts.compression !== undefined || opts.compressionDelayMs !== undefined;
     if (view.state === "Standby" && !asked) return view;
     assertTransition(view.state, "Paused", "standby");

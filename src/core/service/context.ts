@@ -15,6 +15,7 @@ import type { VmRegistry } from "../instances/vm-registry.ts";
 import type { HostResources } from "./host-resources.ts";
 import type { IngressesRepo } from "../../store/ingresses-repo.ts";
 import type { ActivityTracker } from "../ingress/activity.ts";
+import type { AutoStandbyState } from "../ingress/auto-standby-state.ts";
 import type { KeyedMutex } from "./locks.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
@@ -75,6 +76,8 @@ export interface CoreContext {
   readonly ingresses: IngressesRepo;
   /** In-flight ingress traffic, exec, file copies and mailbox deliveries per instance (what auto-standby waits out). */
   readonly activity: ActivityTracker;
+  /** Idle auto-standby: the countdowns, holds and standbys it runs. */
+  readonly autoStandby: AutoStandbyState;
   /** Randomness for MACs, addresses and generation ids (a seam, like the clock). */
   readonly randomBytes: (n: number) => Uint8Array;
 }

@@ -9,6 +9,7 @@ import type { IngressRouter } from "../../core/ingress/router.ts";
 import type { WakeCoordinator, WakeTarget } from "../../core/ingress/wake.ts";
 import type { IngressRuleRecord } from "../../store/schema.ts";
 import { domainErrorResponse } from "../errors.ts";
+import { countsAsActivity } from "../../core/ingress/auto-standby-policy.ts";
 import { upstreamRequestHeaders, withoutHopByHop } from "./forward-headers.ts";
 import { socketBridge, type SocketData } from "./websocket-bridge.ts";
 
@@ -46,15 +47,17 @@ export function ingressHandler({ ctx, router, wake }: IngressProxyDeps): Ingress
     if (!instanceId) return problem(502, "instance_not_found", `instance ${JSON.stringify(route.instanceRef)} does not exist`);
 
     const target: WakeTarget = { instanceId, port: rule.target.port, wakeStopped: rule.wakeStopped };
-    const endRequest = ctx.activity.begin(instanceId, "request");
+    const clientIp = server.requestIP(req)?.address;
+    const counted = countsAsActivity(ctx.instances.get(instanceId)?.autoStandby ?? null, clientIp, rule.target.port);
+    const endRequest = counted ? ctx.activity.begin(instanceId, "request") : () => {};
     try {
-      const from = { clientIp: server.requestIP(req)?.address, secure, host };
+      const from = { clientIp, secure, host };
       const headers = upstreamRequestHeaders(req.headers, from, rule.requestHeaderAuth?.header);
       if (req.headers.get("upgrade")?.toLowerCase() === "websocket") {
         const up = await wake.upstream(target);
         const protocols = req.headers.get("sec-websocket-protocol");
         for (const h of ["sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions", "sec-websocket-protocol"]) headers.delete(h);
-        const data: SocketData = { instanceId, url: `ws://${up.host}:${up.port}${url.pathname}${url.search}`, headers, protocols };
+        const data: SocketData = { instanceId, counted, url: `ws://${up.host}:${up.port}${url.pathname}${url.search}`, headers, protocols };
         if (server.upgrade(req, { data })) return undefined;
         return problem(400, "bad_upgrade", "not a valid WebSocket upgrade");
       }

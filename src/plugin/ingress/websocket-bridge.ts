@@ -10,6 +10,8 @@ const CLOSE_OVERLOADED = 1013;
 
 export interface SocketData {
   instanceId: string;
+  /** False when the rule's target port or the client is ignored by the instance's auto-standby policy. */
+  counted: boolean;
   url: string;
   headers: Headers;
   protocols: string | null;
@@ -29,8 +31,8 @@ export function socketBridge(ctx: CoreContext): Bun.WebSocketHandler<SocketData>
   const closeCode = (code: number) => (code === 1005 || code === 1006 || code === 1015 ? 1000 : code);
   return {
     open(ws) {
-      const { instanceId, url, headers, protocols } = ws.data;
-      const end = ctx.activity.begin(instanceId, "connection");
+      const { instanceId, counted, url, headers, protocols } = ws.data;
+      const end = counted ? ctx.activity.begin(instanceId, "connection") : () => {};
       const upstream = new WebSocket(url, {
         headers: Object.fromEntries(headers),
         ...(protocols ? { protocols: protocols.split(",").map((p) => p.trim()) } : {}),

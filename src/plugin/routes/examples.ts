@@ -35,6 +35,7 @@ export const instanceExample: Example<typeof InstanceSchema> = {
   tags: { team: "web" },
   snapshot_policy: null,
   fork_of_snapshot: null,
+  auto_standby: { enabled: true, idle_timeout: "5m0s", ignore_source_cidrs: [], ignore_destination_ports: [] },
   network: {
     enabled: true,
     name: "default",

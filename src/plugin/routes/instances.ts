@@ -29,6 +29,7 @@ import {
 } from "../schemas/instance.ts";
 import { instanceToWire } from "../wire/to-wire.ts";
 import { mailboxesFromWire } from "../wire/mailboxes.ts";
+import { autoStandbyFromWire } from "../wire/auto-standby.ts";
 import { execResultExample, forkExample, instanceExample, requestExamples } from "./examples.ts";
 import { errors, jsonBody, jsonResponse, routeApp } from "./route-helpers.ts";
 
@@ -166,6 +167,7 @@ export function instanceRoutes(ctx: CoreContext) {
           uploadBytesPerSec: bandwidth(body.network.bandwidth_upload, "bandwidth_upload"),
           guestPorts: (body.network.port_forwards ?? []).map((f) => f.guest_port),
         },
+        ...(body.auto_standby ? { autoStandby: autoStandbyFromWire(body.auto_standby) } : {}),
       });
       return c.json(instanceToWire(view), 201);
     })

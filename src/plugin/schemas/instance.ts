@@ -6,6 +6,7 @@ import { CompressionConfigSchema, GoDurationSchema, HypervisorSchema, NameSchema
 import { EnvSchema } from "./env.ts";
 import { InstanceNetworkSchema, NetworkRequestSchema } from "./network.ts";
 import { MailboxesSchema } from "./mailbox.ts";
+import { AutoStandbyPolicySchema } from "./auto-standby.ts";
 
 /** A human size ("512MB"); parsed by the handler (wire/byte-size.ts), only bounded here. */
 const SizeStringSchema = z.string().max(32, "must be a size such as 512MB or 1GB");
@@ -42,6 +43,7 @@ export const CreateInstanceSchema = z
     snapshot_policy: SnapshotPolicySchema.optional(),
     skip_guest_agent: z.boolean().default(false),
     network: NetworkRequestSchema.default({}),
+    auto_standby: AutoStandbyPolicySchema.optional(),
   })
   .strict()
   .openapi("CreateInstanceRequest");
@@ -67,6 +69,7 @@ export const InstanceSchema = z
     snapshot_policy: SnapshotPolicySchema.nullable(),
     fork_of_snapshot: z.string().nullable(),
     network: InstanceNetworkSchema,
+    auto_standby: AutoStandbyPolicySchema.nullable(),
   })
   .openapi("Instance");
 

@@ -4,6 +4,7 @@ import { formatByteSize } from "./byte-size.ts";
 import type { SnapshotPolicy } from "../../core/compression/compression-policy.ts";
 import { formatGoDuration } from "./go-duration.ts";
 import { formatBandwidth } from "./bandwidth.ts";
+import { autoStandbyToWire } from "./auto-standby.ts";
 import type { NetworkView } from "../../core/network/network-view.ts";
 import type { InstanceNetworkSchema } from "../schemas/network.ts";
 import type { InstanceView } from "../../core/instances/view.ts";
@@ -44,6 +45,7 @@ export function instanceToWire(v: InstanceView): z.infer<typeof InstanceSchema> 
     snapshot_policy: policyToWire(v.snapshotPolicy),
     fork_of_snapshot: v.forkOfSnapshot,
     network: networkToWire(v.network),
+    auto_standby: v.autoStandby ? autoStandbyToWire(v.autoStandby) : null,
   };
 }
 
