@@ -86,14 +86,18 @@ export class AgentConnection {
 
   /** Sends HELLO every HANDSHAKE_INTERVAL_MS until the agent answers; checks the protocol version. */
   async handshake(deadline: number): Promise<void> {
-    let timer: ReturnType<typeof setInterval> | undefined;
+    let resend: ReturnType<typeof setInterval> | undefined;
+    let expiry: ReturnType<typeof setTimeout> | undefined;
     const answer = new Promise<string | undefined>((resolve) => {
       this.onHello = resolve;
       const hello = () => this.send(Request.hello, 0);
       hello();
-      timer = setInterval(hello, HANDSHAKE_INTERVAL_MS);
-      setTimeout(() => resolve(undefined), Math.max(0, deadline - performance.now()));
-    }).finally(() => clearInterval(timer));
+      resend = setInterval(hello, HANDSHAKE_INTERVAL_MS);
+      expiry = setTimeout(() => resolve(undefined), Math.max(0, deadline - performance.now()));
+    }).finally(() => {
+      clearInterval(resend);
+      clearTimeout(expiry);
+    });
     const text = await answer;
     this.onHello = undefined;
     if (this.closed) throw new GuestAgentError(`agent connection at ${this.socketPath} closed during the handshake`);
