@@ -4,54 +4,34 @@
 // outlasts the wait timeout is a 503 with Retry-After; header auth is checked and stripped.
 import { describe, expect, test } from "bun:test";
 import type { TestService } from "../harness.ts";
-import { bootGuest, exec, withGuestService } from "./guest.ts";
+import { withGuestService } from "./guest.ts";
+import { bootSite, freeLoopbackPort, HTTP_PORT, instanceState, viaIngress as through } from "./ingress-guest.ts";
 
-const GUEST_PORT = 8080;
 const HOST = "web.ingress.test";
 const SECRET = "k".repeat(40);
-const REQUEST_TIMEOUT_MS = 60_000;
-
-function freePort(): number {
-  const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = probe.port;
-  probe.stop(true);
-  return port;
-}
-
-const INGRESS_PORT = freePort();
+const INGRESS_PORT = freeLoopbackPort();
 let svc: TestService;
 withGuestService((s) => (svc = s), { ingress: { listen: [`127.0.0.1:${INGRESS_PORT}`], waitTimeoutMs: 60_000 } });
 
-/** One request through the ingress (loopback only), bounded in time. */
-function viaIngress(path = "/", init: RequestInit & { host?: string } = {}): Promise<Response> {
+/** A request through the ingress carrying the rule's secret unless the test sends its own. */
+function viaIngress(path = "/", init: RequestInit = {}): Promise<Response> {
   const headers = new Headers(init.headers);
-  headers.set("host", init.host ?? HOST);
   if (!headers.has("x-key")) headers.set("x-key", SECRET);
-  return fetch(`http://127.0.0.1:${INGRESS_PORT}${path}`, { ...init, headers, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  return through(INGRESS_PORT, HOST, path, { ...init, headers });
 }
 
-const state = async (ref: string) => (await svc.call("GET", `/instances/${ref}`)).body.state as string;
+const state = (ref: string) => instanceState(svc, ref);
 const wakes = async () => (await svc.sv.core.metrics.ingressWakes.get()).values.find((v) => v.labels.result === "success")?.value ?? 0;
-
-const SITE = [
-  "mkdir -p /www/cgi-bin",
-  "echo hello >/www/index.html",
-  `printf '#!/bin/sh\\necho Content-Type: text/plain\\necho\\nenv\\n' >/www/cgi-bin/env`,
-  `printf '#!/bin/sh\\necho Content-Type: application/octet-stream\\necho\\nhead -c "$CONTENT_LENGTH"\\n' >/www/cgi-bin/echo`,
-  "chmod +x /www/cgi-bin/env /www/cgi-bin/echo",
-  `(pidof httpd >/dev/null || httpd -p ${GUEST_PORT} -h /www)`,
-].join(" && ");
 
 describe("ingress wake on request (user mode)", () => {
   test("a running guest is served through the ingress: headers forwarded, auth stripped, bodies streamed", async () => {
-    await bootGuest(svc, "web", { network: { port_forwards: [{ guest_port: GUEST_PORT }] } });
-    expect((await exec(svc, "web", SITE)).exit_code).toBe(0);
+    await bootSite(svc, "web");
     const ingress = await svc.call("POST", "/ingresses", {
       name: "web",
       rules: [
         {
           match: { hostname: HOST, port: INGRESS_PORT },
-          target: { instance: "web", port: GUEST_PORT },
+          target: { instance: "web", port: HTTP_PORT },
           request_header_auth: { header: "X-Key", value: SECRET },
         },
       ],

@@ -1,0 +1,80 @@
+// What the ingress tests share: a free loopback port for the listener, the guest's site (busybox httpd with an env
+// and an echo CGI, and a tiny WebSocket server on nc that greets and then holds the connection), and a request
+// through the ingress bounded in time.
+import { expect } from "bun:test";
+import type { TestService } from "../harness.ts";
+import { bootGuest, exec } from "./guest.ts";
+
+export const HTTP_PORT = 8080;
+export const WS_PORT = 8081;
+const REQUEST_TIMEOUT_MS = 60_000;
+
+export function freeLoopbackPort(): number {
+  const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = probe.port;
+  probe.stop(true);
+  return port;
+}
+
+// The handshake's accept key is computed with sha1sum and base64 (the hex digest made binary through octal
+// printf escapes, all POSIX); then one text frame "hello" is sent and the connection held until the client ends.
+const WS_SCRIPT = String.raw`#!/bin/sh
+key=""
+while read -r line; do
+  line=$(printf '%s' "$line" | tr -d '\r')
+  [ -z "$line" ] && break
+  case "$line" in [Ss]ec-[Ww]eb[Ss]ocket-[Kk]ey:*) key=$(echo "$line" | cut -d: -f2 | tr -d ' ') ;; esac
+done
+hex=$(printf '%s258EAFA5-E914-47DA-95CA-C5AB0DC85B11' "$key" | sha1sum | cut -d' ' -f1)
+accept=$(for h in $(echo "$hex" | sed 's/../& /g'); do printf "\\$(printf %03o 0x$h)"; done | base64)
+printf 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n' "$accept"
+printf '\201\005hello'
+cat >/dev/null
+`;
+
+const SITE = [
+  "mkdir -p /www/cgi-bin",
+  "echo hello >/www/index.html",
+  `printf '#!/bin/sh\\necho Content-Type: text/plain\\necho\\nenv\\n' >/www/cgi-bin/env`,
+  `printf '#!/bin/sh\\necho Content-Type: application/octet-stream\\necho\\nhead -c "$CONTENT_LENGTH"\\n' >/www/cgi-bin/echo`,
+  "chmod +x /www/cgi-bin/env /www/cgi-bin/echo",
+  `(pidof httpd >/dev/null || httpd -p ${HTTP_PORT} -h /www)`,
+].join(" && ");
+
+/** Boots `name` with forwards for both ports and starts its servers. */
+export async function bootSite(svc: TestService, name: string, extra: Record<string, unknown> = {}): Promise<{ id: string }> {
+  const guest = await bootGuest(svc, name, { network: { port_forwards: [{ guest_port: HTTP_PORT }, { guest_port: WS_PORT }] }, ...extra });
+  expect((await exec(svc, name, SITE)).exit_code).toBe(0);
+  const script = Buffer.from(WS_SCRIPT).toString("base64");
+  const ws = `echo ${script} | base64 -d >/www/ws.sh && chmod +x /www/ws.sh && (nc -ll -p ${WS_PORT} -e /www/ws.sh >/dev/null 2>&1 &)`;
+  expect((await exec(svc, name, ws)).exit_code).toBe(0);
+  return guest;
+}
+
+/** An ingress with one rule per port for `hostname`, on the listener port. */
+export async function addIngress(svc: TestService, name: string, listenPort: number, hostname: string, extra: Record<string, unknown> = {}): Promise<void> {
+  const rules = [
+    { match: { hostname, port: listenPort }, target: { instance: name, port: HTTP_PORT }, ...extra },
+    { match: { hostname, port: listenPort, path_prefix: "/ws" }, target: { instance: name, port: WS_PORT }, ...extra },
+  ];
+  const res = await svc.call("POST", "/ingresses", { name, rules });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+}
+
+/** One request through the ingress listener on loopback. */
+export function viaIngress(listenPort: number, host: string, path = "/", init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  headers.set("host", host);
+  return fetch(`http://127.0.0.1:${listenPort}${path}`, { ...init, headers, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+}
+
+export const instanceState = async (svc: TestService, ref: string): Promise<string> => (await svc.call("GET", `/instances/${ref}`)).body.state;
+
+/** Polls until `ref` is in `state` (bounded: `tries` × 100 ms). */
+export async function waitForState(svc: TestService, ref: string, state: string, tries = 300): Promise<void> {
+  for (let i = 0; i < tries; i++) {
+    if ((await instanceState(svc, ref)) === state) return;
+    await Bun.sleep(100);
+  }
+  throw new Error(`${ref} did not reach ${state} after ${tries} polls (now ${await instanceState(svc, ref)})`);
+}
