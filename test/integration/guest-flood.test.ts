@@ -75,6 +75,11 @@ test("200 MB of garbage on the agent port and 8 MB on the console: host memory b
       `console log ${statSync(log).size} bytes + ${statSync(`${log}.1`).size} rotated; ${noiseMB.toFixed(0)} MB skipped as noise`,
   );
   expect(noiseMB).toBeGreaterThan(150);
+  // A fresh channel too: the connection that took the flood is closed, the next exec makes (and greets) a new one.
+  connection.close();
+  for (let i = 0; i < 50 && !connection.closed; i++) await Bun.sleep(20);
+  expect((await exec(svc, id, "echo fresh")).stdout).toBe("fresh\n");
+  expect(connection.closed).toBe(true);
   expect(p99).toBeLessThan(50);
   // 200 MB went through: the host kept none of it (a generous bound for GC lag and socket buffers).
   expect(grewMiB).toBeLessThan(128);
