@@ -2,7 +2,7 @@
 // resumes, as one more post-resume handoff. Checked before any work; delivered all or nothing; with wait_for_ack
 // the fork is Running only once the guest acknowledged each such mailbox with its exact token. A failure is a
 // failed handoff: the fork is torn down completely and the error names the mailbox.
-import { deliverMailboxes, waitForAck } from "../../hv/guest-agent/index.ts";
+import { deliverMailboxes, waitForAck, type MailboxContent } from "../../hv/guest-agent/index.ts";
 import type { Hypervisor } from "../../hv/hypervisor.ts";
 import { invalidRequest } from "../errors.ts";
 import { agentSocketPath, hypervisorFor } from "../service/hypervisor-lookup.ts";
@@ -22,10 +22,7 @@ const DELIVERY_TIMEOUT_MS = 30_000;
 /** A fork's mailboxes are its first delivery. */
 const FORK_SEQUENCE = 1;
 
-export interface Mailbox {
-  name: string;
-  token: string;
-  payload: Record<string, unknown>;
+export interface Mailbox extends MailboxContent {
   waitForAck: boolean;
   /** 0 = the default. */
   ackTimeoutMs?: number;
