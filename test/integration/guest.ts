@@ -1,6 +1,7 @@
 // Small helpers shared by the tests that boot real guests through the API: create/boot, exec, and the guest's
 // `tick N` console counter, the proof that a restore continued the same VM instead of booting a new one.
 import { afterAll, beforeAll, expect } from "bun:test";
+import type { ExecResult } from "../../src/plugin/client.ts";
 import type { SnapvisorOptions } from "../../src/plugin/create-snapvisor.ts";
 import { ensureGuestImage, startService, type TestService } from "../harness.ts";
 
@@ -32,7 +33,7 @@ export async function bootGuest(svc: TestService, name: string, extra: Record<st
 export async function exec(svc: TestService, ref: string, command: string | string[]) {
   const res = await svc.call("POST", `/instances/${ref}/exec`, { command });
   expect(res.status, JSON.stringify(res.body)).toBe(200);
-  return res.body as { exit_code: number; stdout: string; stderr: string };
+  return res.body as ExecResult;
 }
 
 /** The guest's counter, read through the agent (it lives in guest RAM). */
