@@ -1,7 +1,7 @@
 // What every operation through the guest agent (exec, file copy) starts with: the instance must be Running with an
 // agent channel. No instance lock is held while the operation runs: a long command must not block standby, stop or
 // delete. Those end the VMM, which closes the agent connection and fails the operation with a 409 saying so.
-import { AgentClosedError, AgentRefusedError, FileTooLargeError, GuestAgentError } from "../../hv/guest-agent/index.ts";
+import { AgentClosedError, AgentRefusedError, AgentUsageError, FileTooLargeError } from "../../hv/guest-agent/index.ts";
 import type { CoreContext } from "../service/context.ts";
 import { DomainError, inStep, invalidRequest, invalidState } from "../errors.ts";
 import { agentSocketPath, hypervisorFor } from "../service/hypervisor-lookup.ts";
@@ -29,7 +29,6 @@ export function agentFailure(step: string, err: unknown): DomainError {
     return invalidState(`${step}: interrupted: the instance's VMM went away (standby, stop, delete or restore) before it ended`);
   }
   if (err instanceof FileTooLargeError) return invalidRequest(`${step}: ${err.message}`, "file_too_large");
-  if (err instanceof AgentRefusedError) return invalidRequest(`${step}: ${err.message}`);
-  if (err instanceof GuestAgentError && err.message.startsWith("command is ")) return invalidRequest(`${step}: ${err.message}`);
+  if (err instanceof AgentRefusedError || err instanceof AgentUsageError) return invalidRequest(`${step}: ${err.message}`);
   return inStep(step, err);
 }

@@ -20,6 +20,9 @@ export class GuestAgentError extends Error {
 /** The connection ended (the VMM stopped, entered standby or was replaced) before the request did. */
 export class AgentClosedError extends GuestAgentError {}
 
+/** The caller asked for something the protocol cannot carry (a command over a frame, an empty argv, a bad name). */
+export class AgentUsageError extends GuestAgentError {}
+
 /** The agent refused or failed the request (a path that does not exist, a full disk): its message says why. */
 export class AgentRefusedError extends GuestAgentError {}
 

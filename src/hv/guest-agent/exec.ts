@@ -2,7 +2,7 @@
 // the agent with its own timeout, many at once per guest. execStream hands output over as it arrives and can feed
 // stdin; execInGuest captures it up to a limit per stream and says when it cut.
 import { shellQuote } from "../shell-quote.ts";
-import { GuestAgentError } from "./connection.ts";
+import { AgentUsageError, GuestAgentError } from "./connection.ts";
 import { EXEC_WITH_STDIN, MAX_FRAME_PAYLOAD, Reply, Request } from "./frames.ts";
 import { openRequest } from "./request.ts";
 
@@ -49,9 +49,9 @@ export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Runs a command, streaming its output to `onOutput`; resolves with its exit code (also when it is not 0). */
 export async function execStream(socketPath: string, command: string | string[], options: StreamExecOptions): Promise<{ exitCode: number }> {
   const script = Buffer.from(buildScript(command, options.env ?? {}), "utf8");
-  if (script.length > MAX_FRAME_PAYLOAD - 4) throw new GuestAgentError(`command is ${script.length} bytes, over the ${MAX_FRAME_PAYLOAD - 4} the agent takes`);
+  if (script.length > MAX_FRAME_PAYLOAD - 4) throw new AgentUsageError(`command is ${script.length} bytes, over the ${MAX_FRAME_PAYLOAD - 4} the agent takes`);
   const timeoutMs = options.timeoutMs ?? EXEC_TIMEOUT_MS;
-  if (!(timeoutMs > 0)) throw new GuestAgentError(`timeoutMs must be positive, got ${timeoutMs}`);
+  if (!(timeoutMs > 0)) throw new AgentUsageError(`timeoutMs must be positive, got ${timeoutMs}`);
   const waitMs = timeoutMs + REPLY_GRACE_MS;
   const timedOut = () => new GuestAgentError(`command timed out: no reply from the agent at ${socketPath} within ${waitMs} ms`);
   const request = await openRequest(socketPath, { deadline: performance.now() + waitMs, timedOut, signal: options.signal }, (frame) => {
@@ -127,9 +127,9 @@ export class OutputCapture {
 }
 
 function buildScript(command: string | string[], env: Record<string, string>): string {
-  if (Array.isArray(command) && command.length === 0) throw new GuestAgentError("command must not be empty");
+  if (Array.isArray(command) && command.length === 0) throw new AgentUsageError("command must not be empty");
   const exports = Object.entries(env).map(([name, value]) => {
-    if (!ENV_NAME_PATTERN.test(name)) throw new GuestAgentError(`invalid environment variable name ${JSON.stringify(name)}`);
+    if (!ENV_NAME_PATTERN.test(name)) throw new AgentUsageError(`invalid environment variable name ${JSON.stringify(name)}`);
     return `export ${name}=${shellQuote(value)}\n`;
   });
   const body = Array.isArray(command) ? command.map(shellQuote).join(" ") : command;

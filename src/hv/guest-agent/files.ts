@@ -1,7 +1,7 @@
 // File copy through the agent. Writes stream DATA frames into a temp file beside the target that the agent renames
 // into place only when everything arrived (a failed copy leaves nothing); reads pull one chunk per request, so the
 // host asks for the next piece only when it has passed the last one on: flow control without buffering.
-import { GuestAgentError } from "./connection.ts";
+import { AgentUsageError, GuestAgentError } from "./connection.ts";
 import { MAX_FRAME_PAYLOAD, Reply, Request } from "./frames.ts";
 import { openRequest, type RequestLimits } from "./request.ts";
 
@@ -101,7 +101,7 @@ function limitsFor(socketPath: string, path: string, options: FileCopyOptions): 
 function encodePath(path: string): Buffer {
   const bytes = Buffer.from(path, "utf8");
   if (!path.startsWith("/") || path.includes("\0") || bytes.length > MAX_GUEST_PATH_BYTES || bytes.length > MAX_FRAME_PAYLOAD - 12) {
-    throw new GuestAgentError(`guest path must be absolute, without NUL, at most ${MAX_GUEST_PATH_BYTES} bytes`);
+    throw new AgentUsageError(`guest path must be absolute, without NUL, at most ${MAX_GUEST_PATH_BYTES} bytes`);
   }
   return bytes;
 }

@@ -1,6 +1,6 @@
 // Host side of the guest agent (protocol 2, scripts/guest/agentd.c): framing (frames.ts), one multiplexed
 // connection per agent socket (connection.ts), and the operations below.
-export { AgentClosedError, AgentConnection, agentConnection, AgentRefusedError, GuestAgentError, TOO_OLD } from "./connection.ts";
+export { AgentClosedError, AgentConnection, agentConnection, AgentRefusedError, AgentUsageError, GuestAgentError, TOO_OLD } from "./connection.ts";
 export { PROTOCOL_VERSION } from "./frames.ts";
 export {
   ENV_NAME_PATTERN,
