@@ -58,7 +58,8 @@ test("without an ack the fork is gone, the error names the mailbox, nothing is l
     target_state: "Running",
     mailboxes: [box("nobody-acks", { wait_for_ack: true, ack_timeout_ms: 1_000 })],
   });
-  expect(fork.status).toBeGreaterThanOrEqual(400);
+  expect(fork.status).toBe(409);
+  expect(fork.body.code).toBe("mailbox_failed");
   expect(fork.body.message).toContain("mailbox nobody-acks");
   expect(fork.body.message).toContain("not acknowledged");
   expect((await svc.call("GET", "/instances/mb-silent")).status).toBe(404);
@@ -72,7 +73,7 @@ test("an ack that only contains the token does not count", async () => {
     target_state: "Running",
     mailboxes: [box("sub", { wait_for_ack: true, ack_timeout_ms: 1_500 })],
   });
-  expect(fork.status).toBeGreaterThanOrEqual(400);
+  expect(fork.status).toBe(409);
   expect(fork.body.message).toContain("mailbox sub");
   expect(fork.body.message).toContain("does not hold its token");
   expect((await svc.call("GET", "/instances/mb-substring")).status).toBe(404);

@@ -10,7 +10,7 @@ import { execInGuest } from "../../hv/guest-agent/index.ts";
 import { shellQuote } from "../../hv/shell-quote.ts";
 import type { InstanceRow } from "../../store/schema.ts";
 import type { CoreContext } from "../service/context.ts";
-import { internal } from "../errors.ts";
+import { DomainError, inStep, internal } from "../errors.ts";
 import { agentSocketPath, hypervisorFor } from "../service/hypervisor-lookup.ts";
 import { guestNetworkOf, releaseNetwork } from "../network/leases.ts";
 import { reconfigureScript } from "../network/guest-network.ts";
@@ -92,7 +92,9 @@ export async function runHandoffs(ctx: CoreContext, instance: InstanceRow, hando
         await done.undo?.(ctx, instance, agent!).catch((undoErr) => ctx.logger.error("undo handoff", { instance: instance.id, step: done.name, error: String(undoErr) }));
       }
       await teardownResumed(ctx, instance.id);
-      throw internal(`handoff ${handoff.name} of ${instance.name}: ${err instanceof Error ? err.message : err}`, err);
+      // A step that already knows what went wrong (a mailbox the guest did not acknowledge) keeps its status.
+      const step = `handoff ${handoff.name} of ${instance.name}`;
+      throw err instanceof DomainError ? inStep(step, err) : internal(`${step}: ${err instanceof Error ? err.message : err}`, err);
     }
   }
   ctx.logger.info("handoffs applied", { instance: instance.id, steps: handoffs.map((h) => h.name) });

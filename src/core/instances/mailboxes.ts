@@ -2,9 +2,9 @@
 // resumes, as one more post-resume handoff. Checked before any work; delivered all or nothing; with wait_for_ack
 // the fork is Running only once the guest acknowledged each such mailbox with its exact token. A failure is a
 // failed handoff: the fork is torn down completely and the error names the mailbox.
-import { deliverMailboxes, waitForAck, type MailboxContent } from "../../hv/guest-agent/index.ts";
+import { deliverMailboxes, MailboxError, waitForAck, type MailboxContent } from "../../hv/guest-agent/index.ts";
 import type { Hypervisor } from "../../hv/hypervisor.ts";
-import { invalidRequest } from "../errors.ts";
+import { conflict, invalidRequest } from "../errors.ts";
 import { agentSocketPath, hypervisorFor } from "../service/hypervisor-lookup.ts";
 import type { InstanceRow } from "../../store/schema.ts";
 import type { CoreContext } from "../service/context.ts";
@@ -44,5 +44,8 @@ export async function deliverForkMailboxes(ctx: CoreContext, instance: InstanceR
     await Promise.all(
       mailboxes.filter((box) => box.waitForAck).map((box) => waitForAck(socket, box.name, box.token, box.ackTimeoutMs || DEFAULT_ACK_TIMEOUT_MS)),
     );
+  }).catch((err: unknown) => {
+    // The guest did not take or acknowledge its mailbox: its doing, not a server fault (the fork is removed).
+    throw err instanceof MailboxError ? conflict(err.message, "mailbox_failed") : err;
   });
 }
