@@ -30,6 +30,19 @@ test("frames separated by noise and split anywhere come out whole and in order",
   );
 });
 
+test("frames up to the limit arrive whole however they are split, and small ones after them", () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 60_000, max: MAX_FRAME_PAYLOAD }), fc.integer({ min: 1, max: 300_000 }), (size, piece) => {
+      const big = new Uint8Array(size).fill(7);
+      const stream = Buffer.concat([encodeFrame(0x82, 1, big), encodeFrame(0x84, 1, Buffer.from("0"))]);
+      const chunks = Array.from({ length: Math.ceil(stream.length / piece) }, (_, i) => stream.subarray(i * piece, (i + 1) * piece));
+      const { frames } = readAll(chunks);
+      expect(frames.map((f) => [f.type, f.payload.length])).toEqual([[0x82, size], [0x84, 1]]);
+    }),
+    { numRuns: 20 },
+  );
+});
+
 test("a header announcing more than the limit is skipped as noise, the next frame still arrives", () => {
   const bogus = Buffer.from(encodeFrame(1, 1).subarray(0, HEADER_BYTES));
   bogus.writeUInt32LE(MAX_FRAME_PAYLOAD + 1, 8);

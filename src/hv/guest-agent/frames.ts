@@ -2,7 +2,8 @@
 //
 //   "SV" type:u8 flags:u8 id:u32le length:u32le payload[length]        length <= MAX_FRAME_PAYLOAD
 //
-// The guest is untrusted: FrameReader holds at most one frame (MAX_FRAME_PAYLOAD + header) whatever it is sent,
+// The guest is untrusted: FrameReader holds at most one frame (MAX_FRAME_PAYLOAD + header) whatever it is sent
+// (64 KiB while frames are small, so an idle connection costs little),
 // looks at every byte a bounded number of times, and skips what is not a frame (noise, a header announcing more
 // than the limit) by searching for the next "SV", so a flood costs CPU linear in its size and no memory.
 
@@ -37,8 +38,11 @@ export function encodeFrame(type: number, id: number, payload: Uint8Array = new 
 const S = 0x53;
 const V = 0x56;
 
+/** What a reader holds while frames are small; it grows for a larger frame (up to one whole frame) and back. */
+const INITIAL_BUFFER_BYTES = 64 * 1024;
+
 export class FrameReader {
-  private readonly buffer = Buffer.allocUnsafe(HEADER_BYTES + MAX_FRAME_PAYLOAD);
+  private buffer = Buffer.allocUnsafe(INITIAL_BUFFER_BYTES);
   private length = 0;
   /** Bytes skipped because they were not part of a frame. */
   noiseBytes = 0;
@@ -47,6 +51,7 @@ export class FrameReader {
 
   push(chunk: Uint8Array): void {
     for (let taken = 0; taken < chunk.length; ) {
+      if (this.length === this.buffer.length) this.grow();
       const n = Math.min(chunk.length - taken, this.buffer.length - this.length);
       this.buffer.set(chunk.subarray(taken, taken + n), this.length);
       this.length += n;
@@ -79,6 +84,15 @@ export class FrameReader {
       this.buffer.copyWithin(0, at, this.length);
       this.length -= at;
     }
+    if (this.length === 0 && this.buffer.length > INITIAL_BUFFER_BYTES) this.buffer = Buffer.allocUnsafe(INITIAL_BUFFER_BYTES);
+  }
+
+  /** Full after parse(): it holds the start of one frame whose header announced at most MAX_FRAME_PAYLOAD. */
+  private grow(): void {
+    const needed = HEADER_BYTES + this.buffer.readUInt32LE(8);
+    const grown = Buffer.allocUnsafe(Math.min(HEADER_BYTES + MAX_FRAME_PAYLOAD, Math.max(needed, this.buffer.length * 2)));
+    this.buffer.copy(grown, 0, 0, this.length);
+    this.buffer = grown;
   }
 
   /** The first offset from `at` where a frame may start ("SV", or a lone "S" at the end). */
