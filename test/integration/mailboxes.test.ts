@@ -50,33 +50,24 @@ test("wait_for_ack with a guest that acknowledges: the fork is Running and its p
   expect((await exec(svc, "mb-acked", "cat /run/snapvisor/mailbox/job.ack")).stdout).toBe("tok-job");
 }, 120_000);
 
-test("without an ack the fork is gone, the error names the mailbox, nothing is left behind", async () => {
+/** A fork whose mailbox fails: 409 naming it, and the fork gone without a trace (ref_count, guest dirs). */
+async function expectFailedFork(name: string, mailbox: Record<string, unknown>, ...messages: string[]): Promise<void> {
   const refs = (await svc.call("GET", `/snapshots/${snapshotId}`)).body.ref_count;
   const guestsBefore = readdirSync(join(svc.dataDir, "guests")).sort();
-  const fork = await svc.call("POST", `/snapshots/${snapshotId}/fork`, {
-    name: "mb-silent",
-    target_state: "Running",
-    mailboxes: [box("nobody-acks", { wait_for_ack: true, ack_timeout_ms: 1_000 })],
-  });
-  expect(fork.status).toBe(409);
-  expect(fork.body.code).toBe("mailbox_failed");
-  expect(fork.body.message).toContain("mailbox nobody-acks");
-  expect(fork.body.message).toContain("not acknowledged");
-  expect((await svc.call("GET", "/instances/mb-silent")).status).toBe(404);
+  const fork = await svc.call("POST", `/snapshots/${snapshotId}/fork`, { name, target_state: "Running", mailboxes: [mailbox] });
+  expect({ status: fork.status, code: fork.body.code }).toEqual({ status: 409, code: "mailbox_failed" });
+  for (const message of messages) expect(fork.body.message).toContain(message);
+  expect((await svc.call("GET", `/instances/${name}`)).status).toBe(404);
   expect((await svc.call("GET", `/snapshots/${snapshotId}`)).body.ref_count).toBe(refs);
   expect(readdirSync(join(svc.dataDir, "guests")).sort()).toEqual(guestsBefore);
+}
+
+test("without an ack the fork is gone, the error names the mailbox, nothing is left behind", async () => {
+  await expectFailedFork("mb-silent", box("nobody-acks", { wait_for_ack: true, ack_timeout_ms: 1_000 }), "mailbox nobody-acks", "not acknowledged");
 }, 120_000);
 
 test("an ack that only contains the token does not count", async () => {
-  const fork = await svc.call("POST", `/snapshots/${snapshotId}/fork`, {
-    name: "mb-substring",
-    target_state: "Running",
-    mailboxes: [box("sub", { wait_for_ack: true, ack_timeout_ms: 1_500 })],
-  });
-  expect(fork.status).toBe(409);
-  expect(fork.body.message).toContain("mailbox sub");
-  expect(fork.body.message).toContain("does not hold its token");
-  expect((await svc.call("GET", "/instances/mb-substring")).status).toBe(404);
+  await expectFailedFork("mb-substring", box("sub", { wait_for_ack: true, ack_timeout_ms: 1_500 }), "mailbox sub", "does not hold its token");
 }, 120_000);
 
 test("limits and bad shapes are a 400 naming the field, before any work", async () => {
