@@ -89,7 +89,11 @@ test("CLI: `cp` both ways and `instances exec --follow` against a served API", a
   const socket = join(svc.dataDir, "cli.sock");
   const server = Bun.serve({ unix: socket, fetch: svc.sv.app.fetch });
   const cli = async (...args: string[]) => {
-    const proc = Bun.spawn([process.execPath, join(REPO, "src/main.ts"), "--address", `unix:${socket}`, ...args], { stdout: "pipe", stderr: "pipe" });
+    const proc = Bun.spawn([process.execPath, join(REPO, "src/main.ts"), "--address", `unix:${socket}`, ...args], {
+      stdin: new TextEncoder().encode("piped in\n"),
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
     return { stdout, stderr, code };
   };
@@ -102,6 +106,7 @@ test("CLI: `cp` both ways and `instances exec --follow` against a served API", a
     expect(Buffer.compare(readFileSync(back), readFileSync(local))).toBe(0);
     expect((await cli("cp", local, back)).code).toBe(2); // neither side is in a guest
     expect(await cli("instances", "exec", "--follow", id, "--", "sh", "-c", "echo out; echo err >&2; exit 3")).toEqual({ stdout: "out\n", stderr: "err\n", code: 3 });
+    expect(await cli("instances", "exec", "--follow", "--stdin", id, "--", "cat")).toEqual({ stdout: "piped in\n", stderr: "", code: 0 });
   } finally {
     await server.stop(true);
   }

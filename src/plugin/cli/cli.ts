@@ -21,7 +21,7 @@ const USAGE = `snapvisor - VM snapshots on KVM hosts
   snapvisor instances start|stop|restore|delete ID
   snapvisor instances standby ID [--compression zstd|lz4] [--level N] [--delay 30s]
   snapvisor instances fork ID NAME [--from-running] [--target-state Running|Standby|Stopped]
-  snapvisor instances exec ID [--follow] -- COMMAND [ARGS...]   (--follow: output as it comes)
+  snapvisor instances exec ID [--follow [--stdin]] -- COMMAND [ARGS...]   (output as it comes; --stdin: feed ours)
   snapvisor cp [--mode 600] SRC DST    one side is INSTANCE:/guest/path, the other a local file
   snapvisor instances logs ID [--lines 100]
   snapvisor snapshots ls [--instance ID] [--kind Standby|Stopped]   (DISK: space used; APPARENT: sparse size)
@@ -53,6 +53,7 @@ const OPTIONS = {
   delay: { type: "string" },
   "from-running": { type: "boolean" },
   follow: { type: "boolean" },
+  stdin: { type: "boolean" },
   mode: { type: "string" },
   "target-state": { type: "string" },
   lines: { type: "string" },
@@ -140,8 +141,8 @@ function guestSide(operand: string): { instance: string; path: string } | undefi
 }
 
 /** Prints a streamed exec's output as it arrives; returns its exit code. */
-async function followExec(client: SnapvisorClient, id: string, command: string[]): Promise<number> {
-  for await (const event of client.execStream(id, { command })) {
+async function followExec(client: SnapvisorClient, id: string, request: { command: string[]; stdin?: string }): Promise<number> {
+  for await (const event of client.execStream(id, request)) {
     if (event.type === "error") throw new Error(`${event.message} (${event.code})`);
     if (event.type !== "exit") (event.type === "stdout" ? process.stdout : process.stderr).write(event.data);
     else {
@@ -224,7 +225,8 @@ const COMMANDS: Record<string, (i: Invocation) => Promise<void>> = {
   "instances exec": async ({ client, args, values: v, trailing, out }) => {
     if (trailing.length === 0) throw new UsageError("exec needs a command after --");
     if (v.follow) {
-      out.exitCode = await followExec(client, arg(args, 0, "instance id"), trailing);
+      const stdin = v.stdin ? await Bun.stdin.text() : undefined;
+      out.exitCode = await followExec(client, arg(args, 0, "instance id"), { command: trailing, ...(stdin === undefined ? {} : { stdin }) });
       return;
     }
     const r = await client.exec(arg(args, 0, "instance id"), { command: trailing });
