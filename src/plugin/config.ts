@@ -15,7 +15,7 @@ export const DEFAULT_DATA_DIR = "./data";
 export const DEFAULT_GUEST_DIR = ".cache/guest";
 export const DEFAULT_SCHEDULER_TICK_SECONDS = 60;
 export const DEFAULT_AUTO_STANDBY = { tickMs: 1_000, maxConcurrent: 16 };
-export const DEFAULT_INGRESS = { waitTimeoutMs: 30_000, queueLimit: 256, retryAfterSeconds: 2 };
+export const DEFAULT_INGRESS = { waitTimeoutMs: 30_000, queueLimit: 256, retryAfterSeconds: 2, upstreamHeaderTimeoutMs: 60_000 };
 
 const CompressionDefault = z
   .object({ enabled: z.boolean().default(false), algorithm: z.string().default("zstd"), level: z.number().int().optional() })
@@ -35,6 +35,8 @@ const IngressConfig = z
     /** Requests one instance may hold while it wakes; the next gets a 503 at once. */
     queueLimit: z.number().int().positive().default(DEFAULT_INGRESS.queueLimit),
     retryAfterSeconds: z.number().int().positive().default(DEFAULT_INGRESS.retryAfterSeconds),
+    /** A request of at most 1 MiB whose response has not started by then is sent again (bounded attempts). */
+    upstreamHeaderTimeoutMs: z.number().int().positive().default(DEFAULT_INGRESS.upstreamHeaderTimeoutMs),
   })
   .strict()
   .default({ listen: [], ...DEFAULT_INGRESS });

@@ -138,7 +138,7 @@ export function snapvisorFromConfig(config: Config, wiring: SnapvisorWiring): Sn
   const loop = config.scheduler.enabled ? scheduler : undefined;
   const app = buildApp(ctx, { authToken });
   const consoleLogs = new ConsoleLogRotation(ctx, config.agent.consoleLogMaxBytes);
-  const ingress = ingressHandler({ ctx, router: new IngressRouter(ctx), wake: new WakeCoordinator(ctx, config.ingress) });
+  const ingress = ingressHandler({ ctx, router: new IngressRouter(ctx), wake: new WakeCoordinator(ctx, config.ingress), config: config.ingress });
   let ingressListeners: ReturnType<typeof startIngressListeners> = [];
   let stopAutoStandby = async () => {};
   let running = false;

@@ -12,14 +12,25 @@ import { domainErrorResponse } from "../errors.ts";
 import { countsAsActivity } from "../../core/ingress/auto-standby-policy.ts";
 import { upstreamRequestHeaders, withoutHopByHop } from "./forward-headers.ts";
 import { socketBridge, type SocketData } from "./websocket-bridge.ts";
+import { UpstreamSessions } from "./upstream-sessions.ts";
 
 /** A connection refused or reset before any response (the guest went to standby under us): tried again via wake. */
 const UPSTREAM_ATTEMPTS = 3;
+/** Bodies of a known length up to this are read first, so a failed attempt can be sent again; longer or chunked
+ * ones stream through (and are not retried). */
+const REPLAYABLE_BODY_MAX = 1024 * 1024;
+
+async function replayableBody(req: Request): Promise<ArrayBuffer | ReadableStream<Uint8Array> | null> {
+  if (req.body === null) return null;
+  const length = Number(req.headers.get("content-length") ?? Number.NaN);
+  return length <= REPLAYABLE_BODY_MAX ? await req.arrayBuffer() : req.body;
+}
 
 export interface IngressProxyDeps {
   ctx: CoreContext;
   router: IngressRouter;
   wake: WakeCoordinator;
+  config: { upstreamHeaderTimeoutMs: number };
 }
 
 export interface IngressHandler {
@@ -30,8 +41,9 @@ export interface IngressHandler {
 
 const problem = (status: number, code: string, message: string) => Response.json({ code, message }, { status });
 
-export function ingressHandler({ ctx, router, wake }: IngressProxyDeps): IngressHandler {
+export function ingressHandler({ ctx, router, wake, config }: IngressProxyDeps): IngressHandler {
   const bridge = socketBridge(ctx);
+  const sessions = new UpstreamSessions(ctx);
 
   async function fetch(req: Request, server: Server<SocketData>, secure = false): Promise<Response | undefined> {
     const url = new URL(req.url);
@@ -75,21 +87,26 @@ export function ingressHandler({ ctx, router, wake }: IngressProxyDeps): Ingress
   }
 
   async function forward(req: Request, url: URL, headers: Headers, target: WakeTarget): Promise<Response> {
-    const replayable = req.body === null;
+    const body = await replayableBody(req);
+    const replayable = !(body instanceof ReadableStream);
     for (let attempt = 1; ; attempt++) {
       const up = await wake.upstream(target);
+      // A replayable request whose answer does not start in time is sent again (through wake) rather than hang.
+      const patience = replayable ? AbortSignal.timeout(config.upstreamHeaderTimeoutMs) : undefined;
+      const signal = patience ? AbortSignal.any([req.signal, patience]) : req.signal;
       try {
-        return await globalThis.fetch(`http://${up.host}:${up.port}${url.pathname}${url.search}`, {
+        return await sessions.for(target.instanceId).fetch(`http://${up.host}:${up.port}${url.pathname}${url.search}`, {
           method: req.method,
           headers,
-          body: req.body,
+          body,
           redirect: "manual",
           decompress: false,
-          signal: req.signal,
-          ...(req.body ? { duplex: "half" } : {}),
+          signal,
+          ...(body instanceof ReadableStream ? { duplex: "half" } : {}),
         } as RequestInit);
       } catch (err) {
         if (!replayable || attempt >= UPSTREAM_ATTEMPTS || req.signal.aborted) throw err;
+        ctx.logger.warn("ingress upstream attempt failed; trying again", { instance: target.instanceId, attempt, error: String(err) });
       }
     }
   }
