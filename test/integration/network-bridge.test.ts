@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureGuestImage, GUEST_DIR, REPO } from "../harness.ts";
 import { vmmProcesses } from "./guest.ts";
+import { callUnixApi } from "../unix-api.ts";
 
 const NS = `sv-test-${randomBytes(4).toString("hex")}`;
 const SUBNET = "10.203.0.0/24";
@@ -16,7 +17,6 @@ const GATEWAY = "10.203.0.1";
 const BRIDGE = "svtbr0";
 const NETWORK = { mode: "bridge", bridgeName: BRIDGE, subnet: SUBNET, uplink: "svup0", nat: true, isolateGuests: true };
 const GUEST_PORT = 8080;
-const CALL_TIMEOUT_MS = 180_000;
 const HTTP_TRIES = 30;
 
 const canNetns = process.getuid?.() === 0 && Bun.spawnSync(["ip", "netns", "list"]).exitCode === 0 && Bun.which("nft") !== null;
@@ -52,16 +52,7 @@ async function startServer(network: object = NETWORK): Promise<string> {
   return line;
 }
 
-async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`http://localhost${path}`, {
-    unix: join(dataDir, "api.sock"),
-    method,
-    signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
-    ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
+const call = (method: string, path: string, body?: unknown) => callUnixApi(join(dataDir, "api.sock"), method, path, body);
 
 async function exec(ref: string, command: string): Promise<{ exit_code: number; stdout: string; stderr: string }> {
   const res = await call("POST", `/instances/${ref}/exec`, { command });
