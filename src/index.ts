@@ -12,5 +12,7 @@ export {
   type SnapshotSchedule,
 } from "./plugin/client.ts";
 export type { Config, ConfigInput } from "./plugin/config.ts";
+/** `sv.ingress`: mount `fetch` and `websocket` in an own Bun.serve to serve guests (and wake Standby ones). */
+export type { IngressHandler } from "./plugin/ingress/proxy.ts";
 export type { Logger } from "./core/service/logger.ts";
 export type { Hypervisor, Hypervisors, Capabilities } from "./hv/hypervisor.ts";
