@@ -1,16 +1,29 @@
 // POST/GET/DELETE /ingresses without guests: the reference's validation and codes (reference-network §3), our
-// path_prefix, the secret never echoed, and the ingress listener answering an unmatched request with a JSON 404.
+// path_prefix, the secret never echoed, the listener's JSON 404 and 503, and TLS from a configured certificate.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { registerFakeImage, startService, type TestService } from "../harness.ts";
+import { freeLoopbackPort } from "../integration/ingress-guest.ts";
 
 let svc: TestService;
 let listenPort: number;
+let tlsPort: number;
 
 beforeAll(async () => {
-  const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  listenPort = probe.port;
-  probe.stop(true);
-  svc = await startService({ guestImageDir: "/nonexistent-guest-dir", ingress: { listen: [`127.0.0.1:${listenPort}`] } });
+  listenPort = freeLoopbackPort();
+  tlsPort = freeLoopbackPort();
+  // A self-signed certificate for the TLS listener, made in a temp dir (removed with the service's data dir).
+  const certDir = mkdtempSync(join(tmpdir(), "sv-ingress-tls-"));
+  const [cert, key] = [join(certDir, "cert.pem"), join(certDir, "key.pem")];
+  const openssl = Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=web.local.test", "-keyout", key, "-out", cert], { timeout: 30_000 });
+  expect(openssl.exitCode, openssl.stderr.toString()).toBe(0);
+  svc = await startService({
+    guestImageDir: "/nonexistent-guest-dir",
+    ingress: { listen: [`127.0.0.1:${listenPort}`], tls: { cert, key, listen: [`127.0.0.1:${tlsPort}`] } },
+  });
+  rmSync(certDir, { recursive: true, force: true });
   await registerFakeImage(svc);
   const made = await svc.call("POST", "/instances", { name: "web", image: "fake", size: "128MB", overlay_size: "16MB" });
   expect(made.status, JSON.stringify(made.body)).toBe(201);
@@ -89,5 +102,17 @@ describe("ingresses", () => {
     const body = (await res.json()) as { code: string; message: string };
     expect(body.code).toBe("instance_stopped");
     expect(body.message).toContain("Stopped");
+  });
+
+  test("TLS: a tls rule is served on the TLS listener; on the plain one redirect_http answers 301 to https", async () => {
+    const rule = { match: { hostname: "secure.local.test", port: listenPort }, target: { instance: "web", port: 80 }, tls: true, redirect_http: true };
+    const onTls = { ...rule, match: { hostname: "secure.local.test", port: tlsPort } };
+    expect((await svc.call("POST", "/ingresses", { name: "secure", rules: [rule, onTls] })).status).toBe(201);
+    const plain = await fetch(`http://127.0.0.1:${listenPort}/a?b=1`, { headers: { host: "secure.local.test" }, redirect: "manual", signal: AbortSignal.timeout(5_000) });
+    expect(plain.status).toBe(301);
+    expect(plain.headers.get("location")).toBe("https://secure.local.test/a?b=1");
+    const tls = await fetch(`https://127.0.0.1:${tlsPort}/`, { headers: { host: "secure.local.test" }, tls: { rejectUnauthorized: false }, signal: AbortSignal.timeout(5_000) });
+    expect(tls.status).toBe(503); // matched over TLS: the Stopped target is named
+    expect(((await tls.json()) as { code: string }).code).toBe("instance_stopped");
   });
 });
