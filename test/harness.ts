@@ -53,8 +53,11 @@ export async function startService(opts: Partial<SnapvisorOptions> = {}): Promis
       return { status: res.status, body: parsed as any, headers: res.headers };
     },
     async close() {
-      await sv.stop();
-      if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+      try {
+        await sv.stop();
+      } finally {
+        if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+      }
     },
   };
 }
