@@ -13,26 +13,13 @@ import { adoptOrEndVmms } from "./vmm-adoption.ts";
 export async function reconcileAtStartup(ctx: CoreContext): Promise<void> {
   await finishInterruptedRestores(ctx);
   await removeTree(ctx.paths.tmpDir);
-  const instanceIds = new Set<string>();
-  for (const row of ctx.instances.all()) {
+  const instances = await finishDeletes(ctx.instances.all(), (id) => ctx.paths.guest(id), (id) => ctx.instances.remove(id));
+  for (const row of instances) {
     const dir = ctx.paths.guest(row.id);
-    if (row.rowState === "deleting") {
-      await removeTree(dir);
-      ctx.instances.remove(row.id);
-      continue;
-    }
-    instanceIds.add(row.id);
     if (!existsSync(dir)) ctx.instances.update(row.id, { rowState: "error", stateError: `guest dir ${dir} is missing`, pid: null });
   }
-  const snapshotIds = new Set<string>();
-  for (const row of ctx.snapshots.all()) {
-    const dir = ctx.paths.snapshot(row.id);
-    if (row.rowState === "deleting") {
-      await removeTree(dir);
-      ctx.snapshots.remove(row.id);
-      continue;
-    }
-    snapshotIds.add(row.id);
+  const snapshots = await finishDeletes(ctx.snapshots.all(), (id) => ctx.paths.snapshot(id), (id) => ctx.snapshots.remove(id));
+  for (const row of snapshots) {
     if (row.rowState === "ready" && !existsSync(ctx.paths.snapshotGuest(row.id))) {
       ctx.snapshots.update(row.id, { rowState: "error" });
     }
@@ -41,6 +28,24 @@ export async function reconcileAtStartup(ctx: CoreContext): Promise<void> {
       ctx.snapshots.update(row.id, { compressionState: "none", compression: null });
     }
   }
-  await reindexPayloads(ctx, instanceIds, snapshotIds);
+  await reindexPayloads(ctx, new Set(instances.map((r) => r.id)), new Set(snapshots.map((r) => r.id)));
   await adoptOrEndVmms(ctx);
+}
+
+/** Rows marked `deleting` lose their payload dir, then their row; the rows that stay are returned. */
+async function finishDeletes<R extends { id: string; rowState: string }>(
+  rows: R[],
+  dirOf: (id: string) => string,
+  remove: (id: string) => void,
+): Promise<R[]> {
+  const kept: R[] = [];
+  for (const row of rows) {
+    if (row.rowState !== "deleting") {
+      kept.push(row);
+      continue;
+    }
+    await removeTree(dirOf(row.id));
+    remove(row.id);
+  }
+  return kept;
 }
