@@ -3,10 +3,12 @@ import m0 from "../../drizzle/0000_init.sql" with { type: "text" };
 import m1 from "../../drizzle/0001_snapshot_allocated_bytes.sql" with { type: "text" };
 import m2 from "../../drizzle/0002_network.sql" with { type: "text" };
 import m3 from "../../drizzle/0003_ingress.sql" with { type: "text" };
+import m4 from "../../drizzle/0004_retention_pins_origin.sql" with { type: "text" };
 
 export const MIGRATIONS = [
   { tag: "0000_init", when: 1795398633986, breakpoints: true, sql: m0 },
   { tag: "0001_snapshot_allocated_bytes", when: 1796063459858, breakpoints: true, sql: m1 },
   { tag: "0002_network", when: 1796065754073, breakpoints: true, sql: m2 },
   { tag: "0003_ingress", when: 1796067558570, breakpoints: true, sql: m3 },
+  { tag: "0004_retention_pins_origin", when: 1796072603805, breakpoints: true, sql: m4 },
 ];

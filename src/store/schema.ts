@@ -111,6 +111,8 @@ export const ingresses = sqliteTable(
 );
 
 export const SNAPSHOT_KINDS = ["Standby", "Stopped"] as const;
+/** Who took a snapshot: set by the server, never by a client (retention only deletes its own schedule's). */
+export const SNAPSHOT_ORIGINS = ["manual", "schedule"] as const;
 export const COMPRESSION_STATES = ["none", "compressing", "compressed", "error"] as const;
 
 export const snapshots = sqliteTable(
@@ -136,6 +138,11 @@ export const snapshots = sqliteTable(
     compressedSizeBytes: integer("compressed_size_bytes"),
     uncompressedSizeBytes: integer("uncompressed_size_bytes"),
     rowState: text("row_state", { enum: ROW_STATES }).notNull(),
+    origin: text("origin", { enum: SNAPSHOT_ORIGINS }).notNull().default("manual"),
+    /** The schedule that took it (schedules are one per instance: its instance id); null when manual. */
+    scheduleId: text("schedule_id"),
+    /** Pinned snapshots are never deleted, by retention or by hand, until unpinned. */
+    pinned: integer("pinned", { mode: "boolean" }).notNull().default(false),
     createdAt: createdAt(),
   },
   (t) => [
@@ -190,9 +197,27 @@ export const portForwards = sqliteTable(
   (t) => [index("port_forwards_instance").on(t.instanceId)],
 );
 
+/** restic `forget`-style retention tiers as stored (counts; `withinMs` a duration); absent tiers keep nothing. */
+export interface KeepRules {
+  last?: number;
+  hourly?: number;
+  daily?: number;
+  weekly?: number;
+  monthly?: number;
+  yearly?: number;
+  withinMs?: number;
+}
+
 export const schedules = sqliteTable("schedules", {
   instanceId: text("instance_id").primaryKey(),
+  /** 0 for a cron schedule. */
   intervalMs: integer("interval_ms").notNull(),
+  /** A croner expression, instead of an interval. */
+  cron: text("cron"),
+  /** IANA zone of the cron expression and of retention periods; null = UTC. */
+  timezone: text("timezone"),
+  /** Retention tiers beside max_count/max_age; null when none. */
+  keep: text("keep", { mode: "json" }).$type<KeepRules>(),
   namePrefix: text("name_prefix"),
   metadata: text("metadata", { mode: "json" }).$type<Record<string, string>>().notNull(),
   maxCount: integer("max_count").notNull(),

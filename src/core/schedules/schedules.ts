@@ -65,6 +65,9 @@ export function setSchedule(ctx: CoreContext, ref: string, input: SetScheduleInp
   const row: Schedule = {
     instanceId: id,
     intervalMs: input.intervalMs,
+    cron: null,
+    timezone: null,
+    keep: null,
     namePrefix: input.namePrefix || null,
     metadata: input.metadata,
     maxCount: input.maxCount,
