@@ -4,6 +4,7 @@ import m1 from "../../drizzle/0001_snapshot_allocated_bytes.sql" with { type: "t
 import m2 from "../../drizzle/0002_network.sql" with { type: "text" };
 import m3 from "../../drizzle/0003_ingress.sql" with { type: "text" };
 import m4 from "../../drizzle/0004_retention_pins_origin.sql" with { type: "text" };
+import m5 from "../../drizzle/0005_acoustic_piledriver.sql" with { type: "text" };
 
 export const MIGRATIONS = [
   { tag: "0000_init", when: 1795398633986, breakpoints: true, sql: m0 },
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   { tag: "0002_network", when: 1796065754073, breakpoints: true, sql: m2 },
   { tag: "0003_ingress", when: 1796067558570, breakpoints: true, sql: m3 },
   { tag: "0004_retention_pins_origin", when: 1796072603805, breakpoints: true, sql: m4 },
+  { tag: "0005_acoustic_piledriver", when: 1796072654925, breakpoints: true, sql: m5 },
 ];

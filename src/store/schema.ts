@@ -249,6 +249,34 @@ export const jobs = sqliteTable("jobs", {
   updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
 });
 
+export const TRANSFER_KINDS = ["push", "pull"] as const;
+export const TRANSFER_STATES = ["pending", "running", "done", "error"] as const;
+
+/** Snapshot pushes to and pulls from object-storage remotes (core/snapshots/transfer-jobs.ts): the jobs table of
+ * transfers, apart from `jobs` whose columns are a compression job's. Unfinished rows are run again at start-up. */
+export const transferJobs = sqliteTable(
+  "transfer_jobs",
+  {
+    id: text("id").primaryKey(),
+    kind: text("kind", { enum: TRANSFER_KINDS }).notNull(),
+    snapshotId: text("snapshot_id").notNull(),
+    /** The remote's name in the config. */
+    remote: text("remote").notNull(),
+    state: text("state", { enum: TRANSFER_STATES }).notNull(),
+    /** Payload bytes and 4 MiB chunks processed so far, of the snapshot's total. */
+    bytesDone: integer("bytes_done").notNull(),
+    bytesTotal: integer("bytes_total").notNull(),
+    chunksDone: integer("chunks_done").notNull(),
+    chunksTotal: integer("chunks_total").notNull(),
+    /** Bytes actually sent (push) or fetched (pull): chunks the other side already held cost nothing. */
+    bytesTransferred: integer("bytes_transferred").notNull(),
+    error: text("error"),
+    createdAt: createdAt(),
+    updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [index("transfer_jobs_snapshot").on(t.snapshotId, t.kind)],
+);
+
 export type ImageRow = typeof images.$inferSelect;
 export type InstanceRow = typeof instances.$inferSelect;
 export type SnapshotRow = typeof snapshots.$inferSelect;
@@ -258,3 +286,4 @@ export type JobRow = typeof jobs.$inferSelect;
 export type NetworkLeaseRow = typeof networkLeases.$inferSelect;
 export type PortForwardRow = typeof portForwards.$inferSelect;
 export type IngressRow = typeof ingresses.$inferSelect;
+export type TransferJobRow = typeof transferJobs.$inferSelect;
