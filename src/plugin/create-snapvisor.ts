@@ -28,6 +28,7 @@ import { IngressRouter } from "../core/ingress/router.ts";
 import { AutoStandbyState } from "../core/ingress/auto-standby-state.ts";
 import { startAutoStandby } from "../core/ingress/auto-standby.ts";
 import { WakeCoordinator } from "../core/ingress/wake.ts";
+import { warnTlsRulesWithoutListener } from "../core/ingress/ingresses.ts";
 import { ingressHandler, type IngressHandler } from "./ingress/proxy.ts";
 import { startIngressListeners } from "./ingress/listener.ts";
 import { LinuxBridge } from "../core/network/linux-bridge.ts";
@@ -106,6 +107,7 @@ export function snapvisorFromConfig(config: Config, wiring: SnapvisorWiring): Sn
       defaultImageDir: config.guestImageDir,
       imageRoots: config.imageRoots,
       network: config.network,
+      ingressTls: config.ingress.tls !== undefined,
     },
     logger,
     clock,
@@ -153,6 +155,7 @@ export function snapvisorFromConfig(config: Config, wiring: SnapvisorWiring): Sn
       await startCore(ctx, loop);
       consoleLogs.start();
       ingressListeners = startIngressListeners(config.ingress, ingress);
+      warnTlsRulesWithoutListener(ctx);
       stopAutoStandby = startAutoStandby(ctx);
       running = true;
     },

@@ -21,6 +21,9 @@ export function createIngress(ctx: CoreContext, input: CreateIngressInput): Ingr
   if (input.rules.length === 0) throw invalidRequest("rules: at least one rule is required");
   const rules = input.rules.map(normalizeRule);
   rules.forEach((rule, i) => {
+    if (rule.tls && !ctx.config.ingressTls) {
+      throw invalidRequest(`rules[${i}].tls: no TLS listener is configured (ingress.tls with cert, key and listen)`, "tls_not_configured");
+    }
     if (!rule.target.instance.startsWith("{")) {
       try {
         resolveInstance(ctx, rule.target.instance);
@@ -39,6 +42,16 @@ export function createIngress(ctx: CoreContext, input: CreateIngressInput): Ingr
   const row: IngressRow = { id: ctx.newId(), name: input.name, tags: input.tags, rules, createdAt: ctx.clock() };
   ctx.ingresses.insert(row);
   return row;
+}
+
+/** At start-up: rules kept from a configuration that had a TLS listener answer 403 tls_required until one is
+ * configured again; say so once, naming them. */
+export function warnTlsRulesWithoutListener(ctx: CoreContext): void {
+  if (ctx.config.ingressTls) return;
+  const needing = ctx.ingresses.all().filter((g) => g.rules.some((r) => r.tls)).map((g) => g.name);
+  if (needing.length > 0) {
+    ctx.logger.warn("ingress rules require TLS but no TLS listener is configured (ingress.tls); they answer 403 tls_required", { ingresses: needing });
+  }
 }
 
 /** Id, then name, then unique id prefix; ambiguous → 409. */

@@ -41,6 +41,8 @@ export interface CoreConfig {
   imageRoots: string[];
   /** Server network mode and, for bridge mode, the managed network. */
   network: NetworkConfig;
+  /** An ingress TLS listener is configured (`ingress.tls`): only then may a rule say `tls`. */
+  ingressTls?: boolean;
 }
 
 export const DEFAULT_CORE_CONFIG = {
