@@ -11,6 +11,7 @@
 //                        (vm-record.ts), written last; memory in one of its forms (memory-forms.ts)
 // <snapshot dir>/
 //   snapshot.json        snapshot record: name, kind, tags, source (snapshot-record.ts)
+//   manifest.json        hashes per file and 4 MiB chunk, restore requirements (manifest.ts); absent until hashed
 //   guest/               a copy of the guest dir at capture time
 // <image dir>/
 //   image.json           image record: its files and cmdline (image-record.ts)
@@ -28,6 +29,8 @@ export const GUEST_FILES = {
 export const SAVED_VM_RECORD = "vm.json";
 /** In a snapshot dir, beside its guest/ copy. */
 export const SNAPSHOT_RECORD = "snapshot.json";
+/** In a snapshot dir, beside snapshot.json: hashes and restore requirements (manifest.ts), written after the payload. */
+export const MANIFEST_RECORD = "manifest.json";
 /** In an image dir, beside its kernel, initrd and rootfs. */
 export const IMAGE_RECORD = "image.json";
 /** The guest-dir copy inside a snapshot dir. */
