@@ -9,6 +9,7 @@ export interface SnapshotFilter {
   sourceInstanceId?: string;
   kind?: SnapshotRow["kind"];
   name?: string;
+  origin?: SnapshotRow["origin"];
   /** All pairs must match exactly. */
   tags?: Record<string, string>;
 }
@@ -53,6 +54,7 @@ export class SnapshotsRepo {
     if (filter.sourceInstanceId !== undefined) where.push(eq(snapshots.sourceInstanceId, filter.sourceInstanceId));
     if (filter.kind !== undefined) where.push(eq(snapshots.kind, filter.kind));
     if (filter.name !== undefined) where.push(eq(snapshots.name, filter.name));
+    if (filter.origin !== undefined) where.push(eq(snapshots.origin, filter.origin));
     for (const [k, v] of Object.entries(filter.tags ?? {})) {
       where.push(sql`json_extract(${snapshots.tags}, ${jsonPath(k)}) = ${v}`);
     }

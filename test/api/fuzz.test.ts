@@ -66,7 +66,10 @@ async function freshFixtures(): Promise<void> {
 /** Every instance (and its VMM) and snapshot, so fake VMM processes do not pile up from route to route. */
 async function removeAll(): Promise<void> {
   for (const inst of (await svc.call("GET", "/instances")).body) expect((await svc.call("DELETE", `/instances/${inst.id}`)).status).toBe(204);
-  for (const snap of (await svc.call("GET", "/snapshots")).body) expect((await svc.call("DELETE", `/snapshots/${snap.id}`)).status).toBe(204);
+  for (const snap of (await svc.call("GET", "/snapshots")).body) {
+    if (snap.pinned) expect((await svc.call("PATCH", `/snapshots/${snap.id}`, { pinned: false })).status).toBe(200);
+    expect((await svc.call("DELETE", `/snapshots/${snap.id}`)).status).toBe(204);
+  }
 }
 
 function openApiRoutes(doc: any): Route[] {

@@ -52,7 +52,7 @@ describe("schedule endpoints", () => {
     const cases: [unknown, string][] = [
       [{ interval: "soon", retention: { max_count: 1 } }, "interval must be a valid duration"],
       [{ interval: "30s", retention: { max_count: 1 } }, "interval must be at least 1m0s"],
-      [{ interval: "1h", retention: {} }, "retention must include max_count or max_age"],
+      [{ interval: "1h", retention: {} }, "retention must include max_count or max_age or a keep_* rule"],
       [{ interval: "1h", retention: { max_count: 0, max_age: "0s" } }, "retention.max_count or retention.max_age must be set"],
       [{ interval: "1h", retention: { max_age: "a day" } }, "retention.max_age must be a valid duration"],
       [{ interval: "1h", retention: { max_count: 1 }, name_prefix: "p".repeat(48) }, "name_prefix must be at most 47 characters"],
@@ -95,34 +95,38 @@ describe("schedule runs", () => {
     expect(updated.created_at).toBe(set.body.created_at);
   });
 
-  test("retention keeps max_count newest scheduled snapshots; manual and referenced ones survive (item 15)", async () => {
+  test("retention keeps max_count newest of the schedule's own snapshots; manual (even with its tags) and referenced ones survive (item 15)", async () => {
     const { id } = await instance("ret");
-    const scheduledTags = { "hypeman.scheduled": "true", "hypeman.schedule_instance_id": id };
-    const mk = async (name: string, tags: Record<string, string>) => {
-      advance(1000);
-      return (await svc.call("POST", "/instances/ret/snapshots", { kind: "Stopped", name, tags })).body.id as string;
-    };
-    const oldest = await mk("old-1", scheduledTags);
-    const older = await mk("old-2", scheduledTags);
-    const manual = await mk("manual", {});
+    const list = async () => ((await svc.call("GET", `/snapshots?source_instance_id=${id}`)).body as { id: string }[]).map((s) => s.id);
+    // A client can copy the scheduled tags; only the server-owned origin makes a snapshot the schedule's.
+    const impostor = (
+      await svc.call("POST", "/instances/ret/snapshots", {
+        kind: "Stopped",
+        name: "impostor",
+        tags: { "hypeman.scheduled": "true", "hypeman.schedule_instance_id": id },
+      })
+    ).body;
+    expect(impostor).toMatchObject({ origin: "manual", schedule_id: null, pinned: false });
     await put("ret", { interval: "1m", retention: { max_count: 2 } });
-    advance(2 * 60_000);
-    expect(await svc.sv.runDueSchedules()).toEqual([]);
-    const left = ((await svc.call("GET", `/snapshots?source_instance_id=${id}`)).body as { id: string }[]).map((s) => s.id);
-    expect(left).not.toContain(oldest);
-    expect(left).toContain(older);
-    expect(left).toContain(manual);
-    expect(left).toHaveLength(3);
+    const runs: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      advance(2 * 60_000);
+      expect(await svc.sv.runDueSchedules()).toEqual([]);
+      runs.push((await svc.call("GET", "/instances/ret/snapshot-schedule")).body.last_snapshot_id);
+    }
+    expect((await svc.call("GET", `/snapshots/${runs[2]}`)).body).toMatchObject({ origin: "schedule", schedule_id: id });
+    expect((await list()).sort()).toEqual([impostor.id, runs[1], runs[2]].sort());
 
     // A scheduled snapshot with a fork is never deleted by retention.
-    expect((await svc.call("POST", `/snapshots/${older}/fork`, { name: "keeper" })).status).toBe(201);
+    expect((await svc.call("POST", `/snapshots/${runs[1]}/fork`, { name: "keeper" })).status).toBe(201);
     for (let i = 0; i < 3; i++) {
       advance(2 * 60_000);
       expect(await svc.sv.runDueSchedules()).toEqual([]);
     }
-    const now2 = ((await svc.call("GET", `/snapshots?source_instance_id=${id}`)).body as { id: string }[]).map((s) => s.id);
-    expect(now2).toContain(older);
-    expect(now2).toContain(manual);
+    const after = await list();
+    expect(after).toContain(runs[1]);
+    expect(after).toContain(impostor.id);
+    expect(after).not.toContain(runs[2]);
   });
 
   test("deleting the instance keeps an age-retention schedule until its snapshots are gone (item 18)", async () => {

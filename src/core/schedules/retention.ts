@@ -1,33 +1,37 @@
-// Retention of scheduled snapshots (reference §5.4 steps 5–6): only that schedule's own snapshots, newest first;
-// beyond max_count or older than max_age they go, except snapshots that forks still reference.
+// Retention of scheduled snapshots (reference §5.4 steps 5–6, with restic-style tiers): the policy module decides
+// over the snapshots that schedule took (server-owned origin, never tags); this deletes what it removes.
 import type { CoreContext } from "../service/context.ts";
 import { DomainError } from "../errors.ts";
-import { SCHEDULE_INSTANCE_TAG, SCHEDULED_TAG, type Schedule } from "./schedules.ts";
+import type { Schedule } from "./schedules.ts";
 import { deleteSnapshot } from "../snapshots/delete.ts";
-import { listSnapshots } from "../snapshots/view.ts";
+import { listSnapshots, type SnapshotView } from "../snapshots/view.ts";
+import { decideRetention, type RetentionDecision, type RetentionPolicy } from "./retention-policy.ts";
 
-export function scheduledSnapshots(ctx: CoreContext, instanceId: string) {
-  return listSnapshots(ctx, {
-    sourceInstanceId: instanceId,
-    tags: { [SCHEDULED_TAG]: "true", [SCHEDULE_INSTANCE_TAG]: instanceId },
-  }).items.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b.id.localeCompare(a.id));
+/** What the policy decides today for each snapshot the instance's schedule took, newest first. */
+export function retentionDecisions(ctx: CoreContext, instanceId: string, policy: RetentionPolicy, now: Date): RetentionDecision<SnapshotView>[] {
+  return decideRetention(policy, instanceId, listSnapshots(ctx, { sourceInstanceId: instanceId, origin: "schedule" }).items, now);
 }
 
 /** Deletes what the policy no longer keeps; returns the errors of deletions that failed (not-found is fine). */
 export async function applyRetention(ctx: CoreContext, schedule: Schedule, now: Date): Promise<string[]> {
   const errors: string[] = [];
-  const cutoff = schedule.maxAgeMs > 0 ? now.getTime() - schedule.maxAgeMs : undefined;
-  const candidates = scheduledSnapshots(ctx, schedule.instanceId);
-  for (const [i, snap] of candidates.entries()) {
-    const overCount = schedule.maxCount > 0 && i >= schedule.maxCount;
-    const tooOld = cutoff !== undefined && snap.createdAt.getTime() < cutoff;
-    if (!(overCount || tooOld) || snap.refCount > 0) continue;
+  for (const decision of retentionDecisions(ctx, schedule.instanceId, schedule, now)) {
+    if (decision.keep) continue;
     try {
-      await deleteSnapshot(ctx, snap.id);
+      await deleteSnapshot(ctx, decision.snapshot.id);
     } catch (err) {
-      if (err instanceof DomainError && err.kind === "not_found") continue;
-      errors.push(`delete snapshot ${snap.id}: ${err instanceof Error ? err.message : err}`);
+      // Gone, or pinned or forked since the decision: nothing to delete.
+      if (err instanceof DomainError && (err.kind === "not_found" || err.kind === "conflict")) continue;
+      errors.push(`delete snapshot ${decision.snapshot.id}: ${err instanceof Error ? err.message : err}`);
     }
   }
   return errors;
+}
+
+/** True once retention can delete nothing more as time passes: every snapshot left is kept by a rule, not only
+ * protected (a fork or pin may go away), and no rule depends on the clock (max_age). */
+export function retentionConverged(ctx: CoreContext, schedule: Schedule, now: Date): boolean {
+  const decisions = retentionDecisions(ctx, schedule.instanceId, schedule, now);
+  if (decisions.length === 0) return true;
+  return schedule.maxAgeMs === 0 && decisions.every((d) => d.reasons.some((r) => r !== "pinned" && r !== "forked"));
 }

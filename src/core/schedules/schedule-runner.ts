@@ -4,7 +4,8 @@ import { Cron } from "croner";
 import type { CoreContext } from "../service/context.ts";
 import { DomainError, internal } from "../errors.ts";
 import { instanceState } from "../instances/view.ts";
-import { applyRetention, scheduledSnapshots } from "./retention.ts";
+import { applyRetention, retentionConverged } from "./retention.ts";
+import { runAfter } from "./cadence.ts";
 import { DEFAULT_NAME_PREFIX, SCHEDULE_INSTANCE_TAG, SCHEDULED_TAG, type Schedule } from "./schedules.ts";
 import { createSnapshot } from "../snapshots/create.ts";
 
@@ -63,10 +64,9 @@ export class ScheduleRunner {
     const now = ctx.clock();
     if (!current || now < current.nextRunAt) return; // re-checked under the lock
     // 1. Advance the cadence first, strictly into the future, without backfilling missed runs.
-    const missed = Math.floor((now.getTime() - current.nextRunAt.getTime()) / current.intervalMs) + 1;
     const schedule: Schedule = {
       ...current,
-      nextRunAt: new Date(current.nextRunAt.getTime() + missed * current.intervalMs),
+      nextRunAt: runAfter(current, current.nextRunAt, now),
       lastRunAt: now,
       lastSnapshotId: null,
       lastError: null,
@@ -92,6 +92,7 @@ export class ScheduleRunner {
           kind,
           name: `${schedule.namePrefix ?? DEFAULT_NAME_PREFIX}-${timestamp(now)}`,
           tags: { ...schedule.metadata, [SCHEDULED_TAG]: "true", [SCHEDULE_INSTANCE_TAG]: instanceId },
+          scheduleId: instanceId,
         });
         schedule.lastSnapshotId = snap.id;
         ctx.schedules.put(schedule);
@@ -105,11 +106,7 @@ export class ScheduleRunner {
     if (errors.length) throw fail(errors.join("; "));
 
     // 4. A schedule of a deleted instance disappears once retention can delete nothing more.
-    if (!instance) {
-      const remaining = scheduledSnapshots(ctx, instanceId).length;
-      const countOnly = schedule.maxAgeMs === 0 && schedule.maxCount > 0;
-      if (remaining === 0 || (countOnly && remaining <= schedule.maxCount)) ctx.schedules.remove(instanceId);
-    }
+    if (!instance && retentionConverged(ctx, schedule, now)) ctx.schedules.remove(instanceId);
   }
 }
 

@@ -23,6 +23,9 @@ export interface CreateSnapshotInput {
   name?: string;
   tags: Record<string, string>;
   compression?: CompressionConfig;
+  pinned?: boolean;
+  /** Set by the schedule runner only: the snapshot's origin is the server's, never a client's. */
+  scheduleId?: string;
 }
 
 /** The auto-standby policy is optional: a payload's instance record (re-indexing) does not carry it. */
@@ -98,6 +101,9 @@ export async function createSnapshot(ctx: CoreContext, ref: string, input: Creat
         compressedSizeBytes: null,
         uncompressedSizeBytes: null,
         rowState: "ready",
+        origin: input.scheduleId === undefined ? "manual" : "schedule",
+        scheduleId: input.scheduleId ?? null,
+        pinned: input.pinned ?? false,
       });
     } catch (err) {
       await removeTree(ctx.paths.snapshot(snapshotId));

@@ -12,7 +12,7 @@ export interface SnapshotView extends Omit<SnapshotRow, "rowState" | "storedMeta
 }
 
 export type { SnapshotFilter };
-export { COMPRESSION_STATES, SNAPSHOT_KINDS } from "../../store/schema.ts";
+export { COMPRESSION_STATES, SNAPSHOT_KINDS, SNAPSHOT_ORIGINS } from "../../store/schema.ts";
 
 /** The stored row; ids that are not a single safe path component are not found and touch nothing. */
 export function snapshotRow(ctx: CoreContext, id: string): SnapshotRow {

@@ -9,8 +9,8 @@ import type {
   InstanceSchema,
   StandbySchema,
 } from "../schemas/instance.ts";
-import type { ScheduleSchema, SetScheduleSchema } from "../schemas/schedule.ts";
-import type { CreateSnapshotSchema, ForkSnapshotSchema, RestoreSnapshotSchema, SnapshotSchema } from "../schemas/snapshot.ts";
+import type { RetentionPreviewSchema, ScheduleSchema, SetScheduleSchema } from "../schemas/schedule.ts";
+import type { CreateSnapshotSchema, ForkSnapshotSchema, PatchSnapshotSchema, RestoreSnapshotSchema, SnapshotSchema } from "../schemas/snapshot.ts";
 
 type Example<T extends z.ZodType> = z.input<T>;
 
@@ -71,6 +71,9 @@ export const snapshotExample: Example<typeof SnapshotSchema> = {
   compressed_size_bytes: 61_203_456,
   uncompressed_size_bytes: 536_870_912,
   ref_count: 0,
+  origin: "manual",
+  schedule_id: null,
+  pinned: true,
 };
 
 export const imageExample: Example<typeof ImageSchema> = {
@@ -84,16 +87,37 @@ export const imageExample: Example<typeof ImageSchema> = {
 
 export const scheduleExample: Example<typeof ScheduleSchema> = {
   instance_id: instanceExample.id,
-  interval: "1h0m0s",
-  name_prefix: "hourly",
-  metadata: { schedule: "hourly" },
-  retention: { max_count: 24, max_age: "24h0m0s" },
+  interval: null,
+  cron: "*/15 * * * *",
+  timezone: "Europe/Berlin",
+  name_prefix: "quarterly",
+  metadata: { schedule: "quarter-hourly" },
+  retention: { max_count: 0, keep_last: 4, keep_hourly: 24, keep_daily: 7, keep_weekly: 4, keep_monthly: 6 },
+  retention_preview: { keep: 41, remove: 1 },
   next_run_at: "2026-05-04T11:00:00.000Z",
   last_run_at: CREATED_AT,
   last_snapshot_id: snapshotExample.id,
   last_error: null,
   created_at: CREATED_AT,
   updated_at: CREATED_AT,
+};
+
+export const retentionPreviewExample: Example<typeof RetentionPreviewSchema> = {
+  instance_id: instanceExample.id,
+  keep: 1,
+  remove: 1,
+  snapshots: [
+    {
+      id: snapshotExample.id,
+      name: "quarterly-20260504-101500",
+      created_at: CREATED_AT,
+      pinned: false,
+      ref_count: 0,
+      action: "keep",
+      reasons: ["keep_last", "keep_hourly", "keep_daily"],
+    },
+    { id: "s0a1b2c3d4e5f6g7h8i9j0k1", name: "quarterly-20260504-100000", created_at: CREATED_AT, pinned: false, ref_count: 0, action: "remove", reasons: [] },
+  ],
 };
 
 export const requestExamples = {
@@ -109,7 +133,13 @@ export const requestExamples = {
   createImage: { name: "alpine", kernel: "/srv/guest/vmlinuz", initrd: "/srv/guest/initrd", rootfs: "/srv/guest/rootfs.img" } satisfies Example<
     typeof CreateImageSchema
   >,
-  setSchedule: { interval: "1h", retention: { max_count: 24, max_age: "24h" }, name_prefix: "hourly" } satisfies Example<typeof SetScheduleSchema>,
+  setSchedule: {
+    cron: "*/15 * * * *",
+    timezone: "Europe/Berlin",
+    retention: { keep_last: 4, keep_hourly: 24, keep_daily: 7, keep_weekly: 4, keep_monthly: 6 },
+    name_prefix: "quarterly",
+  } satisfies Example<typeof SetScheduleSchema>,
+  setPin: { pinned: true } satisfies Example<typeof PatchSnapshotSchema>,
 };
 
 export const execResultExample: Example<typeof ExecResultSchema> = {

@@ -5,6 +5,7 @@ import { invalidRequest } from "../../core/errors.ts";
 import { forkSnapshot } from "../../core/instances/fork.ts";
 import { createSnapshot } from "../../core/snapshots/create.ts";
 import { deleteSnapshot } from "../../core/snapshots/delete.ts";
+import { setPinned } from "../../core/snapshots/pin.ts";
 import { restoreSnapshot } from "../../core/snapshots/restore.ts";
 import { SNAPSHOT_KINDS, getSnapshot, listSnapshots } from "../../core/snapshots/view.ts";
 import { validateTags } from "../../core/tags.ts";
@@ -15,6 +16,7 @@ import { InstanceSchema } from "../schemas/instance.ts";
 import {
   CreateSnapshotSchema,
   ForkSnapshotSchema,
+  PatchSnapshotSchema,
   RestoreSnapshotSchema,
   SnapshotParamSchema,
   SnapshotSchema,
@@ -57,9 +59,18 @@ const remove = createRoute({
   path: "/snapshots/{snapshotId}",
   tags,
   summary: "Delete a snapshot",
-  description: "Removes the record and its payload. Refused (409 `conflict`) while instances forked from it still exist.",
+  description: "Removes the record and its payload. Refused (409 `conflict`) while it is pinned or instances forked from it still exist.",
   request: { params: SnapshotParamSchema },
   responses: { 204: { description: "Deleted" }, ...errors(404, 409) },
+});
+const patch = createRoute({
+  method: "patch",
+  path: "/snapshots/{snapshotId}",
+  tags,
+  summary: "Pin or unpin a snapshot",
+  description: "`{\"pinned\": true}` protects the snapshot: retention skips it and DELETE answers 409 `conflict` until it is unpinned.",
+  request: { params: SnapshotParamSchema, body: jsonBody(PatchSnapshotSchema, requestExamples.setPin) },
+  responses: { 200: jsonResponse(SnapshotSchema, "The snapshot", snapshotExample), ...errors(400, 404) },
 });
 const fork = createRoute({
   method: "post",
@@ -127,6 +138,7 @@ export function snapshotRoutes(ctx: CoreContext) {
       await deleteSnapshot(ctx, c.req.valid("param").snapshotId);
       return c.body(null, 204);
     })
+    .openapi(patch, async (c) => c.json(snapshotToWire(await setPinned(ctx, c.req.valid("param").snapshotId, c.req.valid("json").pinned)), 200))
     .openapi(fork, async (c) => {
       const { name, target_state, target_hypervisor, mailboxes } = c.req.valid("json");
       const input = { name, targetState: target_state, targetHypervisor: target_hypervisor, mailboxes: mailboxesFromWire(mailboxes) };
@@ -140,6 +152,7 @@ export function snapshotRoutes(ctx: CoreContext) {
         name: body.name,
         tags: body.tags,
         compression: compression(body.compression, "invalid_snapshot_compression"),
+        pinned: body.pinned,
       });
       return c.json(snapshotToWire(view), 201);
     })

@@ -6,14 +6,54 @@ import { GoDurationSchema, TagsSchema } from "./common.ts";
 
 /** More scheduled snapshots than this per instance is a typo, not a retention policy. */
 const MAX_RETENTION_COUNT = 10_000;
+const MAX_CRON_LENGTH = 128;
+
+const count = (what: string) =>
+  z
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_RETENTION_COUNT)
+    .optional()
+    .openapi({ description: `${what} (0 or absent: this rule keeps nothing)` });
+
+const RetentionSchema = z
+  .object({
+    max_count: count("at most this many, newest first (with max_age: both must hold)"),
+    max_age: GoDurationSchema.optional().openapi({ description: "none older than this (a Go duration, relative to now)" }),
+    keep_last: count("restic --keep-last: the n newest"),
+    keep_hourly: count("restic --keep-hourly: the newest of each of the last n hours that have snapshots"),
+    keep_daily: count("restic --keep-daily: the newest of each of the last n days that have snapshots"),
+    keep_weekly: count("restic --keep-weekly: the newest of each of the last n ISO weeks (Monday to Sunday) that have snapshots"),
+    keep_monthly: count("restic --keep-monthly: the newest of each of the last n months that have snapshots"),
+    keep_yearly: count("restic --keep-yearly: the newest of each of the last n years that have snapshots"),
+    keep_within: GoDurationSchema.optional().openapi({
+      description: "restic --keep-within: every snapshot within this Go duration of the newest one",
+      example: "48h",
+    }),
+  })
+  .strict()
+  .refine((r) => Object.values(r).some((v) => v !== undefined), "retention must include max_count or max_age or a keep_* rule")
+  .openapi({
+    description:
+      "A snapshot stays if any rule keeps it (restic `forget` semantics); max_count and max_age together are one rule, as before. " +
+      "Calendar periods are in the schedule's timezone. Only snapshots this schedule took are ever removed, never pinned ones or ones with forks.",
+  });
 
 export const SetScheduleSchema = z
   .object({
-    interval: GoDurationSchema,
-    retention: z
-      .object({ max_count: z.number().int().min(0).max(MAX_RETENTION_COUNT).optional(), max_age: GoDurationSchema.optional() })
-      .strict()
-      .refine((r) => r.max_count !== undefined || r.max_age !== undefined, "retention must include max_count or max_age"),
+    interval: GoDurationSchema.optional().openapi({ description: "a snapshot every interval (at least 1m); exactly one of interval or cron" }),
+    cron: z
+      .string()
+      .max(MAX_CRON_LENGTH)
+      .optional()
+      .openapi({ description: "a 5-field cron expression or @nickname (croner), e.g. `*/15 * * * *`; exactly one of interval or cron", example: "*/15 * * * *" }),
+    timezone: z
+      .string()
+      .max(64)
+      .optional()
+      .openapi({ description: "IANA time zone of the cron expression and the retention periods (default UTC)", example: "Europe/Berlin" }),
+    retention: RetentionSchema,
     // The reference's messages, which name the field themselves.
     name_prefix: z
       .string()
@@ -27,13 +67,35 @@ export const SetScheduleSchema = z
   .strict()
   .openapi("SetSnapshotScheduleRequest");
 
+export const RetentionReasonSchema = z.string().openapi({
+  description: "a rule that keeps it (keep_last, keep_daily, keep_daily (oldest), keep_within, max_count, max_age…) or a protection (pinned, forked)",
+  example: "keep_daily",
+});
+
+const RetentionCountsSchema = z
+  .object({ keep: z.number().int(), remove: z.number().int() })
+  .openapi({ description: "what retention would do now to the snapshots this schedule took" });
+
 export const ScheduleSchema = z
   .object({
     instance_id: z.string(),
-    interval: z.string().openapi({ example: "24h0m0s" }),
+    interval: z.string().nullable().openapi({ example: "24h0m0s", description: "null for a cron schedule" }),
+    cron: z.string().nullable(),
+    timezone: z.string().nullable().openapi({ description: "null: UTC" }),
     name_prefix: z.string().nullable(),
     metadata: z.record(z.string(), z.string()),
-    retention: z.object({ max_count: z.number().int(), max_age: z.string().optional() }),
+    retention: z.object({
+      max_count: z.number().int(),
+      max_age: z.string().optional(),
+      keep_last: z.number().int().optional(),
+      keep_hourly: z.number().int().optional(),
+      keep_daily: z.number().int().optional(),
+      keep_weekly: z.number().int().optional(),
+      keep_monthly: z.number().int().optional(),
+      keep_yearly: z.number().int().optional(),
+      keep_within: z.string().optional(),
+    }),
+    retention_preview: RetentionCountsSchema,
     next_run_at: z.string().datetime(),
     last_run_at: z.string().datetime().nullable(),
     last_snapshot_id: z.string().nullable(),
@@ -42,3 +104,22 @@ export const ScheduleSchema = z
     updated_at: z.string().datetime(),
   })
   .openapi("SnapshotSchedule");
+
+export const RetentionPreviewSchema = z
+  .object({
+    instance_id: z.string(),
+    keep: z.number().int(),
+    remove: z.number().int(),
+    snapshots: z.array(
+      z.object({
+        id: z.string(),
+        name: z.string().nullable(),
+        created_at: z.string().datetime(),
+        pinned: z.boolean(),
+        ref_count: z.number().int(),
+        action: z.enum(["keep", "remove"]),
+        reasons: z.array(RetentionReasonSchema),
+      }),
+    ),
+  })
+  .openapi("RetentionPreview", { description: "Each snapshot the schedule took, newest first, and what retention would do to it now" });

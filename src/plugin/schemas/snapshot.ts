@@ -1,6 +1,6 @@
 // Snapshot requests and responses (reference §2.2, §3.1–3.6).
 import { z } from "@hono/zod-openapi";
-import { COMPRESSION_STATES, SNAPSHOT_KINDS } from "../../core/snapshots/view.ts";
+import { COMPRESSION_STATES, SNAPSHOT_KINDS, SNAPSHOT_ORIGINS } from "../../core/snapshots/view.ts";
 import { CompressionConfigSchema, HypervisorSchema, NameSchema, TagsSchema, TargetStateSchema } from "./common.ts";
 import { MailboxesSchema } from "./mailbox.ts";
 
@@ -26,8 +26,19 @@ export const SnapshotSchema = z
     compressed_size_bytes: z.number().int().nullable(),
     uncompressed_size_bytes: z.number().int().nullable(),
     ref_count: z.number().int().openapi({ description: "instances forked directly from this snapshot" }),
+    origin: z.enum(SNAPSHOT_ORIGINS).openapi({ description: "who took it, set by the server: `schedule` snapshots are the only ones retention removes" }),
+    schedule_id: z
+      .string()
+      .nullable()
+      .openapi({ description: "the schedule that took it (schedules are one per instance: its instance id); null when manual" }),
+    pinned: z.boolean().openapi({ description: "a pinned snapshot is never deleted, by retention or DELETE (409), until unpinned" }),
   })
   .openapi("Snapshot");
+
+export const PatchSnapshotSchema = z
+  .object({ pinned: z.boolean().openapi({ description: "pin (true) or unpin (false)" }) })
+  .strict()
+  .openapi("PatchSnapshotRequest");
 
 export const CreateSnapshotSchema = z
   .object({
@@ -35,6 +46,7 @@ export const CreateSnapshotSchema = z
     name: NameSchema.optional(),
     tags: TagsSchema.default({}),
     compression: CompressionConfigSchema.optional(),
+    pinned: z.boolean().optional().openapi({ description: "pin it at once: never deleted until unpinned (PATCH /snapshots/{id})" }),
   })
   .strict()
   .openapi("CreateSnapshotRequest");

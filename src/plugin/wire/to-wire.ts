@@ -80,5 +80,8 @@ export function snapshotToWire(s: SnapshotView): z.infer<typeof SnapshotSchema> 
     compressed_size_bytes: s.compressedSizeBytes,
     uncompressed_size_bytes: s.uncompressedSizeBytes,
     ref_count: s.refCount,
+    origin: s.origin,
+    schedule_id: s.scheduleId,
+    pinned: s.pinned,
   };
 }
