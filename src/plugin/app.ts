@@ -16,6 +16,7 @@ import { routeApp } from "./routes/route-helpers.ts";
 import { serviceRoutes } from "./routes/service.ts";
 import { capabilitiesRoutes } from "./routes/capabilities.ts";
 import { snapshotRoutes } from "./routes/snapshots.ts";
+import { remoteRoutes } from "./routes/remotes.ts";
 
 export interface AppOptions {
   /** Bearer token required on every route but auth.ts's OPEN_ROUTES; undefined = no auth. */
@@ -39,6 +40,7 @@ export function buildApp(ctx: CoreContext, opts: AppOptions = {}) {
     .route("/", instanceRoutes(ctx))
     .route("/", guestRoutes(ctx))
     .route("/", imageRoutes(ctx))
+    .route("/", remoteRoutes(ctx))
     .route("/", snapshotRoutes(ctx))
     .route("/", scheduleRoutes(ctx))
     .route("/", ingressRoutes(ctx))

@@ -11,12 +11,14 @@ import type { ExecResultSchema, InstanceSchema } from "./schemas/instance.ts";
 import type { ExecStreamEventSchema } from "./schemas/guest.ts";
 import type { ScheduleSchema } from "./schemas/schedule.ts";
 import type { SnapshotSchema } from "./schemas/snapshot.ts";
+import type { TransferSchema } from "./schemas/transfer.ts";
 
 export type Instance = z.infer<typeof InstanceSchema>;
 export type Snapshot = z.infer<typeof SnapshotSchema>;
 export type Image = z.infer<typeof ImageSchema>;
 export type SnapshotSchedule = z.infer<typeof ScheduleSchema>;
 export type ExecResult = z.infer<typeof ExecResultSchema>;
+export type Transfer = z.infer<typeof TransferSchema>;
 export type ExecStreamEvent = z.infer<typeof ExecStreamEventSchema>;
 
 export interface ClientOptions {
@@ -142,6 +144,12 @@ export class SnapvisorClient {
   forkSnapshot = (snapshotId: string, json: Body<(typeof this.api.snapshots)[":snapshotId"]["fork"]["$post"]>) =>
     unwrap(() => this.api.snapshots[":snapshotId"].fork.$post({ param: { snapshotId: segment(snapshotId) }, json }));
   deleteSnapshot = (snapshotId: string) => unwrap(() => this.api.snapshots[":snapshotId"].$delete({ param: { snapshotId: segment(snapshotId) } }));
+
+  listRemotes = () => unwrap(() => this.api.remotes.$get());
+  pushSnapshot = (snapshotId: string, remote: string) =>
+    unwrap(() => this.api.snapshots[":snapshotId"].push.$post({ param: { snapshotId: segment(snapshotId) }, query: { remote } }));
+  pullSnapshot = (json: Body<typeof this.api.snapshots.pull.$post>) => unwrap(() => this.api.snapshots.pull.$post({ json }));
+  getTransfer = (transferId: string) => unwrap(() => this.api.transfers[":transferId"].$get({ param: { transferId: segment(transferId) } }));
 
   getSchedule = (id: string) => unwrap(() => this.instance["snapshot-schedule"].$get({ param: { id: segment(id) } }));
   setSchedule = (id: string, json: Body<(typeof this.instance)["snapshot-schedule"]["$put"]>) =>

@@ -8,7 +8,8 @@ import { z } from "zod";
 import { normalizeCompression, type CompressionConfig } from "../core/compression/compression-policy.ts";
 import { DEFAULT_CORE_CONFIG } from "../core/service/context.ts";
 import { NetworkConfigSchema } from "../core/network/network-config.ts";
-import { DataPaths } from "../store/paths.ts";
+import { DataPaths, NAME_PATTERN } from "../store/paths.ts";
+import type { RemoteTarget } from "../store/remote/remote-store.ts";
 
 export const DEFAULT_DATA_DIR = "./data";
 /** Where scripts/build-guest puts the default guest image, relative to the working directory. */
@@ -40,6 +41,24 @@ const IngressConfig = z
   })
   .strict()
   .default({ listen: [], ...DEFAULT_INGRESS });
+
+/** Keys inline, or the names of environment variables holding them (resolved at start-up, never logged). */
+const RemoteCredentials = z.union([
+  z.object({ accessKeyId: z.string().min(1), secretAccessKey: z.string().min(1) }).strict(),
+  z.object({ accessKeyIdEnv: z.string().min(1), secretAccessKeyEnv: z.string().min(1) }).strict(),
+]);
+
+/** An S3-compatible bucket snapshots are pushed to and pulled from (AWS S3, MinIO, Cloudflare R2…). */
+const RemoteConfig = z
+  .object({
+    endpoint: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }),
+    bucket: z.string().min(1),
+    /** Key prefix inside the bucket; leading and trailing `/` are dropped. */
+    prefix: z.string().default("").transform((p) => p.replace(/^\/+|\/+$/g, "")),
+    region: z.string().min(1).default("us-east-1"),
+    credentials: RemoteCredentials,
+  })
+  .strict();
 
 export const ConfigSchema = z.object({
   dataDir: z.string().default(DEFAULT_DATA_DIR),
@@ -85,6 +104,8 @@ export const ConfigSchema = z.object({
     })
     .strict()
     .default(DEFAULT_AUTO_STANDBY),
+  /** Object-storage remotes by name, for `POST /snapshots/{id}/push?remote=<name>` and `POST /snapshots/pull`. */
+  remotes: z.record(z.string().regex(NAME_PATTERN, "remote names are lowercase letters, digits and '-'"), RemoteConfig).default({}),
   /** Server default for snapshot compression (reference `snapshot.compression_default`); disabled = absent. */
   compressionDefault: CompressionDefault,
   scheduler: z
@@ -142,7 +163,28 @@ export function loadConfig(options: ConfigInput & { configFile?: string } = {}, 
   }
   config.imageRoots = config.imageRoots.map((root) => resolve(root));
   serverCompressionDefault(config); // validated at start-up, not on the first standby
+  // Environment references become the keys they name: a missing variable is a start-up error, not a failed push.
+  for (const [name, target] of Object.entries(remoteTargets(config, env))) {
+    config.remotes[name]!.credentials = { accessKeyId: target.accessKeyId, secretAccessKey: target.secretAccessKey };
+  }
   return config;
+}
+
+/** The remotes with their credentials resolved (environment references read from `env`). */
+export function remoteTargets(config: Config, env: Record<string, string | undefined> = process.env): Record<string, RemoteTarget> {
+  const targets: Record<string, RemoteTarget> = {};
+  for (const [name, { credentials, ...where }] of Object.entries(config.remotes)) {
+    const secret = (variable: string) => {
+      const value = env[variable];
+      if (!value) throw new ConfigError(`config remotes.${name}.credentials: environment variable ${variable} is not set`);
+      return value;
+    };
+    targets[name] =
+      "accessKeyId" in credentials
+        ? { ...where, accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey }
+        : { ...where, accessKeyId: secret(credentials.accessKeyIdEnv), secretAccessKey: secret(credentials.secretAccessKeyEnv) };
+  }
+  return targets;
 }
 
 /** The server default as core wants it: absent unless enabled (reference §7.1). */

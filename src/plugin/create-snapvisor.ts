@@ -18,6 +18,8 @@ import { openDb } from "../store/db.ts";
 import { ImagesRepo } from "../store/images-repo.ts";
 import { InstancesRepo } from "../store/instances-repo.ts";
 import { JobsRepo } from "../store/jobs-repo.ts";
+import { TransferJobsRepo } from "../store/transfer-jobs-repo.ts";
+import { TransferJobs } from "../core/snapshots/transfer-jobs.ts";
 import { DataPaths } from "../store/paths.ts";
 import { SchedulesRepo } from "../store/schedules-repo.ts";
 import { SnapshotsRepo } from "../store/snapshots-repo.ts";
@@ -35,7 +37,7 @@ import { LinuxBridge } from "../core/network/linux-bridge.ts";
 import { hostCommands } from "../core/network/host-commands.ts";
 import { buildApp, type SnapvisorApp } from "./app.ts";
 import { requiredToken, type AuthOption } from "./auth.ts";
-import { loadConfig, serverCompressionDefault, type Config, type ConfigInput } from "./config.ts";
+import { loadConfig, remoteTargets, serverCompressionDefault, type Config, type ConfigInput } from "./config.ts";
 import { ConsoleLogRotation } from "../core/service/console-log-rotation.ts";
 
 /** What is wired rather than configured: auth, and the seams tests and custom hosts replace. */
@@ -108,6 +110,7 @@ export function snapvisorFromConfig(config: Config, wiring: SnapvisorWiring): Sn
       imageRoots: config.imageRoots,
       network: config.network,
       ingressTls: config.ingress.tls !== undefined,
+      remotes: remoteTargets(config),
     },
     logger,
     clock,
@@ -127,6 +130,7 @@ export function snapvisorFromConfig(config: Config, wiring: SnapvisorWiring): Sn
       logger,
       clock,
     }),
+    transfers: new TransferJobs(new TransferJobsRepo(db), () => ctx),
     host: wiring.hostResources ?? linuxHostResources,
     networkLeases: new NetworkRepo(db),
     ingresses: new IngressesRepo(db),

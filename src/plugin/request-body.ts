@@ -11,8 +11,8 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 const UPLOAD = /\/instances\/[^/]+\/files$/;
 const isUpload = (method: string, path: string) => method === "PUT" && UPLOAD.test(path);
 
-/** Actions whose body is optional (reference §3.8: an empty standby body is `{}`; a hold takes none). */
-const OPTIONAL_BODY = /\/instances\/[^/]+\/(start|stop|standby|restore|auto-standby\/hold)$/;
+/** Actions whose body is optional (reference §3.8: an empty standby body is `{}`; a hold and a push take none). */
+const OPTIONAL_BODY = /\/instances\/[^/]+\/(start|stop|standby|restore|auto-standby\/hold)$|\/snapshots\/[^/]+\/push$/;
 
 const JSON_CONTENT_TYPE = /^application\/([a-z.-]+\+)?json/i;
 

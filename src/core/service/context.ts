@@ -7,9 +7,11 @@ import type { InstancesRepo } from "../../store/instances-repo.ts";
 import type { SchedulesRepo } from "../../store/schedules-repo.ts";
 import type { SnapshotsRepo } from "../../store/snapshots-repo.ts";
 import type { NetworkRepo } from "../../store/network-repo.ts";
+import type { RemoteTarget } from "../../store/remote/remote-store.ts";
 import type { BridgeHost } from "../network/bridge-host.ts";
 import type { NetworkConfig } from "../network/network-config.ts";
 import type { CompressionJobs } from "../compression/compression-jobs.ts";
+import type { TransferJobs } from "../snapshots/transfer-jobs.ts";
 import type { CompressionConfig } from "../compression/compression-policy.ts";
 import type { VmRegistry } from "../instances/vm-registry.ts";
 import type { HostResources } from "./host-resources.ts";
@@ -43,6 +45,8 @@ export interface CoreConfig {
   network: NetworkConfig;
   /** An ingress TLS listener is configured (`ingress.tls`): only then may a rule say `tls`. */
   ingressTls?: boolean;
+  /** Object-storage remotes by name, credentials resolved (never logged or returned by the API). */
+  remotes: Record<string, RemoteTarget>;
 }
 
 export const DEFAULT_CORE_CONFIG = {
@@ -70,6 +74,8 @@ export interface CoreContext {
   readonly vms: VmRegistry;
   readonly metrics: Metrics;
   readonly compression: CompressionJobs;
+  /** Snapshot pushes to and pulls from remotes. */
+  readonly transfers: TransferJobs;
   /** The host's memory and free disk, as checked before guests are sized and payloads written. */
   readonly host: HostResources;
   readonly networkLeases: NetworkRepo;

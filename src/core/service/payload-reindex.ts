@@ -83,7 +83,8 @@ async function indexInstance(ctx: CoreContext, id: string): Promise<InstanceIden
   return instance;
 }
 
-async function indexSnapshot(ctx: CoreContext, id: string): Promise<void> {
+/** Indexes the snapshot dir `<data>/snapshots/<id>` from the records it carries (also a pulled or imported one). */
+export async function indexSnapshot(ctx: CoreContext, id: string): Promise<void> {
   const dir = ctx.paths.snapshot(id);
   const record = await readSnapshotRecord(dir);
   if (record.id !== id) throw new Error(`its record names snapshot ${record.id}`);

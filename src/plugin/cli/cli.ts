@@ -4,11 +4,12 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { SnapvisorApiError, SnapvisorClient, type Snapshot } from "../client.ts";
+import { SnapvisorApiError, SnapvisorClient, type Snapshot, type Transfer } from "../client.ts";
 import { DEFAULT_DATA_DIR } from "../config.ts";
 import { DataPaths } from "../../store/paths.ts";
 import { serve } from "../server.ts";
 import { withProgress } from "./progress.ts";
+import { followTransfer } from "./transfer-follow.ts";
 import { renderTable, type Column } from "./table.ts";
 
 const USAGE = `snapvisor - VM snapshots on KVM hosts
@@ -29,6 +30,9 @@ const USAGE = `snapvisor - VM snapshots on KVM hosts
   snapvisor snapshots create INSTANCE [--name N] [--kind Standby|Stopped] [--compression zstd|lz4]
   snapvisor snapshots restore INSTANCE SNAPSHOT [--target-state S]
   snapvisor snapshots fork SNAPSHOT NAME [--target-state S]
+  snapvisor snapshots push SNAPSHOT --remote REMOTE     (follows the job: bytes and chunks, uploaded vs total)
+  snapvisor snapshots pull REMOTE SNAPSHOT              (every chunk checked; the snapshot appears when whole)
+  snapvisor remotes ls
   snapvisor schedule get|delete INSTANCE
   snapvisor schedule set INSTANCE --interval 1h [--max-count N] [--max-age 24h] [--prefix P]
 
@@ -64,6 +68,7 @@ const OPTIONS = {
   "max-count": { type: "string" },
   "max-age": { type: "string" },
   prefix: { type: "string" },
+  remote: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -281,6 +286,15 @@ const COMMANDS: Record<string, (i: Invocation) => Promise<void>> = {
       INSTANCE_COLUMNS,
     ),
   "snapshots delete": async ({ client, args }) => client.deleteSnapshot(arg(args, 0, "snapshot id")),
+  "snapshots push": async ({ client, args, values: v, out }) => {
+    if (!v.remote) throw new UsageError("snapshots push needs --remote");
+    transferOutcome(out, await followTransfer(client, await client.pushSnapshot(arg(args, 0, "snapshot id"), v.remote)));
+  },
+  "snapshots pull": async ({ client, args, out }) => {
+    const started = await client.pullSnapshot({ remote: arg(args, 0, "remote"), snapshot_id: arg(args, 1, "snapshot id") });
+    transferOutcome(out, await followTransfer(client, started));
+  },
+  "remotes ls": async ({ client, out }) => out.rows(await client.listRemotes(), ["name", "endpoint", "bucket", "prefix", "region"]),
   "schedule get": async ({ client, args, out }) => out.raw(await client.getSchedule(arg(args, 0, "instance id"))),
   "schedule set": async ({ client, args, values: v, out }) => {
     if (!v.interval) throw new UsageError("schedule set needs --interval");
@@ -294,6 +308,12 @@ const COMMANDS: Record<string, (i: Invocation) => Promise<void>> = {
   },
   "schedule delete": async ({ client, args }) => client.deleteSchedule(arg(args, 0, "instance id")),
 };
+
+/** A finished transfer: printed with --json; a failed one is the command's error. */
+function transferOutcome(out: Output, job: Transfer): void {
+  if (out.json) out.raw(job);
+  if (job.state === "error") throw new Error(job.error ?? "transfer failed");
+}
 
 function dataPaths(v: Values): DataPaths {
   return new DataPaths(resolve(v["data-dir"] ?? process.env.SNAPVISOR_DATA_DIR ?? DEFAULT_DATA_DIR));

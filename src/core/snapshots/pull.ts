@@ -1,0 +1,64 @@
+// Pulling a snapshot from a remote: its manifest first (no manifest, no snapshot), then every file rebuilt from
+// its chunks in a staging dir, each chunk checked against the manifest before it is written; the dir is renamed
+// into place and indexed only when all of it checked out. A damaged chunk, a cut connection or a stop leaves
+// nothing visible: the staging dir goes (or start-up clears it with tmp/).
+import { join } from "node:path";
+import { commitDir, discardTree, removeTree, stageDir, writeFileAtomic } from "../../fs/atomic.ts";
+import { manifestJson, manifestPath, parseManifest, type Manifest } from "../../store/payload/manifest.ts";
+import { assembleFile } from "../../store/remote/assemble-file.ts";
+import type { RemoteStore } from "../../store/remote/remote-store.ts";
+import type { CoreContext } from "../service/context.ts";
+import { indexSnapshot } from "../service/payload-reindex.ts";
+import { conflict, invalidState, notFound } from "../errors.ts";
+import { totals } from "./push.ts";
+import type { TransferReporter } from "./transfer-progress.ts";
+
+/** The snapshot's manifest as the remote holds it, refused when this server cannot read it or it names another id. */
+export async function remoteManifest(remote: RemoteStore, snapshotId: string): Promise<Manifest> {
+  const json = await remote.getManifest(snapshotId);
+  if (json === undefined) throw notFound(`the remote has no snapshot ${snapshotId}`);
+  const parsed = parseManifest(json);
+  if (parsed.kind === "newer") throw invalidState(`snapshot ${snapshotId} on the remote has manifest format ${parsed.formatVersion}, newer than this server reads`);
+  if (parsed.manifest.snapshot.id !== snapshotId) throw invalidState(`the remote's manifest for ${snapshotId} names snapshot ${parsed.manifest.snapshot.id}`);
+  return parsed.manifest;
+}
+
+/** Refuses a pull onto a server that has the snapshot already. */
+export function assertSnapshotAbsent(ctx: CoreContext, snapshotId: string): void {
+  if (ctx.snapshots.get(snapshotId)) throw conflict(`snapshot ${snapshotId} already exists here`);
+}
+
+export async function pullSnapshot(ctx: CoreContext, snapshotId: string, remote: RemoteStore, report: TransferReporter, signal: AbortSignal): Promise<void> {
+  // 1. The manifest: a snapshot is on the remote only once its manifest is.
+  const manifest = await remoteManifest(remote, snapshotId);
+  assertSnapshotAbsent(ctx, snapshotId);
+  report.start(totals(manifest));
+  const staging = await stageDir(ctx.paths.tmpDir);
+  try {
+    // 2. Every file from its chunks, verified chunk by chunk and as a whole.
+    for (const file of manifest.files) {
+      await assembleFile(join(staging, file.path), file, {
+        chunkBytes: manifest.chunk_bytes,
+        fetchChunk: (sha256) => remote.getChunk(sha256),
+        onChunk: ({ bytes, fetched }) => report.chunks(1, bytes, fetched ? bytes : 0),
+        signal,
+      });
+    }
+    await writeFileAtomic(manifestPath(staging), manifestJson(manifest));
+    // 3. Into place and into the index, under the snapshot's lock.
+    await ctx.locks.run(`snapshot:${snapshotId}`, async () => {
+      assertSnapshotAbsent(ctx, snapshotId);
+      const dir = ctx.paths.snapshot(snapshotId);
+      await commitDir(staging, dir);
+      try {
+        await indexSnapshot(ctx, snapshotId);
+      } catch (err) {
+        await discardTree(dir, ctx.paths.tmpDir);
+        throw err;
+      }
+    });
+  } catch (err) {
+    await removeTree(staging);
+    throw err;
+  }
+}
