@@ -51,6 +51,15 @@ export class UnavailableError extends DomainError {
     super("unavailable", message, code);
   }
 }
+/** A snapshot this host cannot restore (core/snapshots/compatibility.ts): 409 with the typed reasons. */
+export class IncompatibleSnapshotError extends DomainError {
+  constructor(
+    message: string,
+    readonly reasons: { code: string; message: string }[],
+  ) {
+    super("invalid_state", message, "incompatible_snapshot");
+  }
+}
 export const internal = (message: string, cause?: unknown) => new DomainError("internal", message, undefined, { cause });
 
 const HYPERVISOR_ERROR_KINDS: Record<HypervisorErrorKind, DomainErrorKind> = {

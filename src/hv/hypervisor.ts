@@ -91,6 +91,15 @@ export interface StoredVm {
   detail?: unknown;
 }
 
+/** The VMM side of "will this snapshot restore here?". */
+export interface RestoreHost {
+  version: string;
+  /** Machine types the VMM emulates; null where it has no such notion. */
+  machines: string[] | null;
+  /** Accelerators it can run guests under (`kvm`, `tcg`). */
+  accels: string[];
+}
+
 export type VmState = "created" | "running" | "paused" | "shutdown";
 
 export interface RunningVm {
@@ -140,6 +149,8 @@ export interface Hypervisor {
   restore(req: StartRequest & { snapshotDir: string; saved: StoredVm }): Promise<RunningVm>;
   /** Checks a snapshot's record; throws HypervisorError("incompatible") if this VMM cannot restore it. */
   checkRestorable(saved: StoredVm): Promise<SavedVm>;
+  /** What this host's VMM can load, for the compatibility check of a snapshot made elsewhere (absent: version only). */
+  restoreHost?(): Promise<RestoreHost>;
   /**
    * Makes a copied snapshot dir usable from a new guest dir (paths inside the VMM's own saved files) and returns
    * the record to keep for the copy (its paths moved too).

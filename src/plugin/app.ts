@@ -16,6 +16,7 @@ import { routeApp } from "./routes/route-helpers.ts";
 import { serviceRoutes } from "./routes/service.ts";
 import { capabilitiesRoutes } from "./routes/capabilities.ts";
 import { snapshotRoutes } from "./routes/snapshots.ts";
+import { portableRoutes } from "./routes/portable.ts";
 import { remoteRoutes } from "./routes/remotes.ts";
 
 export interface AppOptions {
@@ -41,6 +42,7 @@ export function buildApp(ctx: CoreContext, opts: AppOptions = {}) {
     .route("/", guestRoutes(ctx))
     .route("/", imageRoutes(ctx))
     .route("/", remoteRoutes(ctx))
+    .route("/", portableRoutes(ctx))
     .route("/", snapshotRoutes(ctx))
     .route("/", scheduleRoutes(ctx))
     .route("/", ingressRoutes(ctx))

@@ -144,6 +144,19 @@ export class SnapvisorClient {
   forkSnapshot = (snapshotId: string, json: Body<(typeof this.api.snapshots)[":snapshotId"]["fork"]["$post"]>) =>
     unwrap(() => this.api.snapshots[":snapshotId"].fork.$post({ param: { snapshotId: segment(snapshotId) }, json }));
   deleteSnapshot = (snapshotId: string) => unwrap(() => this.api.snapshots[":snapshotId"].$delete({ param: { snapshotId: segment(snapshotId) } }));
+  snapshotManifest = (snapshotId: string) => unwrap(() => this.api.snapshots[":snapshotId"].manifest.$get({ param: { snapshotId: segment(snapshotId) } }));
+  verifySnapshot = (snapshotId: string) => unwrap(() => this.api.snapshots[":snapshotId"].verify.$post({ param: { snapshotId: segment(snapshotId) } }));
+  snapshotCompatibility = (snapshotId: string) =>
+    unwrap(() => this.api.snapshots[":snapshotId"].compatibility.$get({ param: { snapshotId: segment(snapshotId) } }));
+  /** The snapshot's tar archive as a Response body (Content-Length unless compressed on the fly; a non-2xx answer is thrown). */
+  exportSnapshot = async (snapshotId: string, compress?: "zstd"): Promise<Response> => {
+    const res = await this.api.snapshots[":snapshotId"].export.$get({ param: { snapshotId: segment(snapshotId) }, query: compress ? { compress } : {} });
+    if (!res.ok) await unwrap(async () => res);
+    return res as unknown as Response;
+  };
+  /** Streams an archive made by exportSnapshot into a new snapshot. */
+  importSnapshot = (body: ReadableStream<Uint8Array> | Blob) =>
+    unwrap(() => this.api.snapshots.import.$post({}, { init: { body } }));
 
   listRemotes = () => unwrap(() => this.api.remotes.$get());
   pushSnapshot = (snapshotId: string, remote: string) =>

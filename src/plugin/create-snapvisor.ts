@@ -5,6 +5,7 @@ import { createId } from "@paralleldrive/cuid2";
 import type { Hypervisors } from "../hv/hypervisor.ts";
 import { createHypervisors } from "../hv/registry.ts";
 import { CompressionJobs } from "../core/compression/compression-jobs.ts";
+import { ManifestJobs } from "../core/snapshots/manifest-jobs.ts";
 import { VmRegistry } from "../core/instances/vm-registry.ts";
 import { ScheduleRunner } from "../core/schedules/schedule-runner.ts";
 import type { CoreContext } from "../core/service/context.ts";
@@ -94,6 +95,7 @@ export function snapvisorFromConfig(config: Config, wiring: SnapvisorWiring): Sn
   const host = wiring.drivers ? { drivers: wiring.drivers, supervisor: undefined } : createHypervisors(config.hypervisors, logger);
   const instances = new InstancesRepo(db);
   const snapshots = new SnapshotsRepo(db);
+  const images = new ImagesRepo(db);
   const metrics = new Metrics();
   const ctx: CoreContext = {
     paths,
@@ -117,7 +119,7 @@ export function snapvisorFromConfig(config: Config, wiring: SnapvisorWiring): Sn
     newId: wiring.newId ?? createId,
     instances,
     snapshots,
-    images: new ImagesRepo(db),
+    images,
     schedules: new SchedulesRepo(db),
     locks: new KeyedMutex(),
     vms: new VmRegistry(instances, clock, logger),
@@ -130,6 +132,7 @@ export function snapvisorFromConfig(config: Config, wiring: SnapvisorWiring): Sn
       logger,
       clock,
     }),
+    manifests: new ManifestJobs({ paths, snapshots, images, logger, clock }),
     transfers: new TransferJobs(new TransferJobsRepo(db), () => ctx),
     host: wiring.hostResources ?? linuxHostResources,
     networkLeases: new NetworkRepo(db),

@@ -2,7 +2,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { DomainError, isNoSpace, UnavailableError, type DomainErrorKind } from "../core/errors.ts";
+import { DomainError, IncompatibleSnapshotError, isNoSpace, UnavailableError, type DomainErrorKind } from "../core/errors.ts";
 import type { Logger } from "../core/service/logger.ts";
 import { redactHostPaths } from "./redact-paths.ts";
 
@@ -71,6 +71,10 @@ export function handleError(logger: Logger, dataDir: string) {
     if (err instanceof DomainError) {
       if (err instanceof UnavailableError) c.header("Retry-After", String(err.retryAfterSeconds));
       if (err.kind === "internal") logger.error("request failed", { path: c.req.path, error: err.message, cause: String(err.cause ?? "") });
+      if (err instanceof IncompatibleSnapshotError) {
+        const reasons = err.reasons.map((r) => ({ code: r.code, message: redactHostPaths(r.message, dataDir) }));
+        return c.json({ code: err.code!, message: redactHostPaths(err.message, dataDir), reasons }, STATUS[err.kind]);
+      }
       return reply(c, STATUS[err.kind], err.code ?? DEFAULT_CODE[err.kind], err.message);
     }
     if (err instanceof HTTPException) {

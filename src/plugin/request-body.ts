@@ -7,12 +7,14 @@ import { errorResponse } from "./errors.ts";
 /** Largest request body. Every body is a small JSON document but the upload route's, exempted below. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-/** PUT /instances/{id}/files streams a file of any size (its own limit applies) and may be empty. */
+/** PUT /instances/{id}/files streams a file of any size (its own limit applies) and may be empty; POST
+ * /snapshots/import streams an archive (checked chunk by chunk against its manifest). */
 const UPLOAD = /\/instances\/[^/]+\/files$/;
-const isUpload = (method: string, path: string) => method === "PUT" && UPLOAD.test(path);
+const IMPORT = /\/snapshots\/import$/;
+const isUpload = (method: string, path: string) => (method === "PUT" && UPLOAD.test(path)) || (method === "POST" && IMPORT.test(path));
 
-/** Actions whose body is optional (reference §3.8: an empty standby body is `{}`; a hold and a push take none). */
-const OPTIONAL_BODY = /\/instances\/[^/]+\/(start|stop|standby|restore|auto-standby\/hold)$|\/snapshots\/[^/]+\/push$/;
+/** Actions whose body is optional (reference §3.8: an empty standby body is `{}`; a hold, a verify and a push take none). */
+const OPTIONAL_BODY = /\/instances\/[^/]+\/(start|stop|standby|restore|auto-standby\/hold)$|\/snapshots\/[^/]+\/(verify|push)$/;
 
 const JSON_CONTENT_TYPE = /^application\/([a-z.-]+\+)?json/i;
 

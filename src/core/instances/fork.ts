@@ -28,6 +28,7 @@ import { ensureFreeSpace, mapNoSpace } from "../service/disk-space.ts";
 import { guestCopyBytes } from "./copy-cost.ts";
 import { storedMetadataOf } from "../snapshots/create.ts";
 import { snapshotRow } from "../snapshots/view.ts";
+import { assertSnapshotCompatible } from "../snapshots/compatibility.ts";
 import { enterStandby } from "./standby.ts";
 import { isLive } from "./state-machine.ts";
 import { isTargetState, resolveTargetHypervisor, resolveTargetState, type TargetState } from "./target-state.ts";
@@ -55,6 +56,7 @@ export async function forkSnapshot(ctx: CoreContext, snapshotId: string, input: 
   const stored = snapshot.storedMetadata;
   assertMailboxesDeliverable(input.mailboxes, target, hv, stored.skipGuestAgent);
   if (target !== "Stopped") getImage(ctx, stored.image);
+  if (target !== "Stopped") await assertSnapshotCompatible(ctx, snapshotId, `fork of snapshot ${snapshotId}`);
   if (snapshot.kind === "Standby") requireCapabilities(hv, ["fork"], "fork a snapshot with memory");
   assertNameFree(ctx, input.name, "conflict");
 

@@ -11,6 +11,7 @@ import type { RemoteTarget } from "../../store/remote/remote-store.ts";
 import type { BridgeHost } from "../network/bridge-host.ts";
 import type { NetworkConfig } from "../network/network-config.ts";
 import type { CompressionJobs } from "../compression/compression-jobs.ts";
+import type { ManifestJobs } from "../snapshots/manifest-jobs.ts";
 import type { TransferJobs } from "../snapshots/transfer-jobs.ts";
 import type { CompressionConfig } from "../compression/compression-policy.ts";
 import type { VmRegistry } from "../instances/vm-registry.ts";
@@ -74,6 +75,8 @@ export interface CoreContext {
   readonly vms: VmRegistry;
   readonly metrics: Metrics;
   readonly compression: CompressionJobs;
+  /** Background hashing of snapshot payloads into their manifests. */
+  readonly manifests: ManifestJobs;
   /** Snapshot pushes to and pulls from remotes. */
   readonly transfers: TransferJobs;
   /** The host's memory and free disk, as checked before guests are sized and payloads written. */

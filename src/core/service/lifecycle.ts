@@ -14,6 +14,7 @@ export async function startCore(ctx: CoreContext, scheduler?: ScheduleRunner): P
   ctx.paths.ensure(); // reconciliation empties tmp/ by removing it
   await ensureDefaultImage(ctx);
   await ctx.compression.resumeAfterRestart();
+  await ctx.manifests.resumeAfterRestart();
   ctx.transfers.resumeAfterRestart();
   scheduler?.start();
 }
@@ -25,6 +26,7 @@ export async function startCore(ctx: CoreContext, scheduler?: ScheduleRunner): P
 export async function stopCore(ctx: CoreContext, scheduler?: ScheduleRunner): Promise<void> {
   scheduler?.stop();
   await ctx.compression.stopAll();
+  await ctx.manifests.stopAll();
   await ctx.transfers.stopAll();
   await Promise.all(
     ctx.vms.ids().map((id) =>

@@ -113,6 +113,8 @@ export async function createSnapshot(ctx: CoreContext, ref: string, input: Creat
     if (policy) {
       ctx.compression.scheduleSnapshot(snapshotId, join(ctx.paths.snapshotGuest(snapshotId), GUEST_FILES.standbyDir), row.hypervisor, policy);
     }
+    // 6. Background hashing into the payload's manifest (what export, verify and remotes read).
+    ctx.manifests.schedule(snapshotId);
     return getSnapshot(ctx, snapshotId);
   });
 }

@@ -19,6 +19,7 @@ import { resumeFromStandby } from "../instances/restore.ts";
 import { ensureMemoryAvailable } from "../service/host-memory.ts";
 import type { StoredMetadata } from "../../store/schema.ts";
 import { snapshotRow } from "./view.ts";
+import { assertSnapshotCompatible } from "./compatibility.ts";
 import { isLive } from "../instances/state-machine.ts";
 import { resolveTargetHypervisor, resolveTargetState } from "../instances/target-state.ts";
 
@@ -38,6 +39,7 @@ export async function restoreSnapshot(ctx: CoreContext, ref: string, snapshotId:
   if (target === "Running") {
     getImage(ctx, stored.image);
     ensureMemoryAvailable(ctx, stored.memoryBytes, `restoring snapshot ${snapshot.id}`);
+    await assertSnapshotCompatible(ctx, snapshot.id, `restore of snapshot ${snapshot.id}`);
   }
 
   return ctx.locks.run(id, () =>

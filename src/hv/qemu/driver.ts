@@ -2,7 +2,7 @@
 // adoption of VMMs left by an earlier server process. Snapshots are QEMU migration streams written by QemuVm.
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { HypervisorError, inStep, type Capabilities, type GuestLayout, type Hypervisor, type StartRequest, type StoredVm } from "../hypervisor.ts";
+import { HypervisorError, inStep, type Capabilities, type GuestLayout, type Hypervisor, type RestoreHost, type StartRequest, type StoredVm } from "../hypervisor.ts";
 import { QmpClient, type QmpGreeting } from "./qmp-client.ts";
 import { VmmSupervisor, vmmLogTail, type VmmProcess } from "../vmm-process.ts";
 import { chooseAccel, kvmUsable, probeHost, type AccelMode, type HostVirtualisation } from "./accel.ts";
@@ -143,6 +143,11 @@ export class QemuDriver implements Hypervisor {
       await proc.kill();
       throw await explained(step, err, dir);
     }
+  }
+
+  async restoreHost(): Promise<RestoreHost> {
+    const [version, machines] = await Promise.all([this.binary.version(), this.binary.machines()]);
+    return { version: version.text, machines: [...machines], accels: kvmUsable(this.hostVirtualisation()) ? ["kvm", "tcg"] : ["tcg"] };
   }
 
   private hostVirtualisation(): HostVirtualisation {

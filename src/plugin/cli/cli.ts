@@ -9,6 +9,7 @@ import { DEFAULT_DATA_DIR } from "../config.ts";
 import { DataPaths } from "../../store/paths.ts";
 import { serve } from "../server.ts";
 import { withProgress } from "./progress.ts";
+import { countingStream } from "./stream-progress.ts";
 import { followTransfer } from "./transfer-follow.ts";
 import { renderTable, type Column } from "./table.ts";
 
@@ -30,6 +31,9 @@ const USAGE = `snapvisor - VM snapshots on KVM hosts
   snapvisor snapshots create INSTANCE [--name N] [--kind Standby|Stopped] [--compression zstd|lz4]
   snapvisor snapshots restore INSTANCE SNAPSHOT [--target-state S]
   snapvisor snapshots fork SNAPSHOT NAME [--target-state S]
+  snapvisor snapshots export SNAPSHOT [--compress zstd] > FILE   (a tar: manifest first; progress on stderr)
+  snapvisor snapshots import < FILE                      (every chunk checked; the snapshot appears when whole)
+  snapvisor snapshots verify|compatibility|manifest SNAPSHOT
   snapvisor snapshots push SNAPSHOT --remote REMOTE     (follows the job: bytes and chunks, uploaded vs total)
   snapvisor snapshots pull REMOTE SNAPSHOT              (every chunk checked; the snapshot appears when whole)
   snapvisor remotes ls
@@ -69,6 +73,7 @@ const OPTIONS = {
   "max-age": { type: "string" },
   prefix: { type: "string" },
   remote: { type: "string" },
+  compress: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -286,6 +291,31 @@ const COMMANDS: Record<string, (i: Invocation) => Promise<void>> = {
       INSTANCE_COLUMNS,
     ),
   "snapshots delete": async ({ client, args }) => client.deleteSnapshot(arg(args, 0, "snapshot id")),
+  "snapshots export": async ({ client, args, values: v }) => {
+    if (v.compress !== undefined && v.compress !== "zstd") throw new UsageError("--compress takes zstd");
+    if (process.stdout.isTTY) throw new UsageError("snapshots export writes an archive: redirect it to a file (> FILE)");
+    const id = arg(args, 0, "snapshot id");
+    const res = await client.exportSnapshot(id, v.compress);
+    const length = res.headers.get("content-length");
+    const body = countingStream(res.body!, `export ${id}`, length === null ? undefined : Number(length));
+    await Bun.write(Bun.stdout, new Response(body));
+  },
+  "snapshots import": async ({ client, out }) => {
+    const size = Bun.stdin.size;
+    const body = countingStream(Bun.stdin.stream(), "import", Number.isFinite(size) && size > 0 ? size : undefined);
+    out.one(await client.importSnapshot(body), SNAPSHOT_COLUMNS);
+  },
+  "snapshots verify": async ({ client, args, out }) => {
+    const report = await withProgress("verifying", client.verifySnapshot(arg(args, 0, "snapshot id")));
+    out.raw(report);
+    if (!report.ok) out.exitCode = 1;
+  },
+  "snapshots compatibility": async ({ client, args, out }) => {
+    const verdict = await client.snapshotCompatibility(arg(args, 0, "snapshot id"));
+    out.raw(verdict);
+    if (!verdict.compatible) out.exitCode = 1;
+  },
+  "snapshots manifest": async ({ client, args, out }) => out.raw(await client.snapshotManifest(arg(args, 0, "snapshot id"))),
   "snapshots push": async ({ client, args, values: v, out }) => {
     if (!v.remote) throw new UsageError("snapshots push needs --remote");
     transferOutcome(out, await followTransfer(client, await client.pushSnapshot(arg(args, 0, "snapshot id"), v.remote)));

@@ -20,23 +20,30 @@ export interface ChunkReadOptions {
   signal?: AbortSignal;
 }
 
+export type FileHandle = Awaited<ReturnType<typeof open>>;
+
 /** The chunks of `path` in order; the last one may be shorter, an empty file has none. */
 export async function* readChunks(path: string, options: ChunkReadOptions = {}): AsyncGenerator<FileChunk> {
-  const chunkBytes = options.chunkBytes ?? CHUNK_BYTES;
   const handle = await open(path, "r");
   try {
-    for (let index = 0, offset = 0; ; index++) {
-      options.signal?.throwIfAborted();
-      const bytes = new Uint8Array(chunkBytes);
-      const read = await readFull(handle, bytes, offset);
-      if (read === 0) return;
-      const chunk = read === chunkBytes ? bytes : bytes.subarray(0, read);
-      yield { index, offset, bytes: chunk, sha256: sha256Hex(chunk) };
-      offset += read;
-      if (read < chunkBytes) return;
-    }
+    yield* readHandleChunks(handle, options);
   } finally {
     await handle.close();
+  }
+}
+
+/** The chunks of an open file (kept open by the caller: a file unlinked meanwhile is still read whole). */
+export async function* readHandleChunks(handle: FileHandle, options: ChunkReadOptions = {}): AsyncGenerator<FileChunk> {
+  const chunkBytes = options.chunkBytes ?? CHUNK_BYTES;
+  for (let index = 0, offset = 0; ; index++) {
+    options.signal?.throwIfAborted();
+    const bytes = new Uint8Array(chunkBytes);
+    const read = await readFull(handle, bytes, offset);
+    if (read === 0) return;
+    const chunk = read === chunkBytes ? bytes : bytes.subarray(0, read);
+    yield { index, offset, bytes: chunk, sha256: sha256Hex(chunk) };
+    offset += read;
+    if (read < chunkBytes) return;
   }
 }
 
@@ -71,7 +78,7 @@ export function sha256Hex(data: Uint8Array | string): string {
 }
 
 /** Fills `buffer` from `position` until it is full or the file ends; returns the bytes read. */
-async function readFull(handle: Awaited<ReturnType<typeof open>>, buffer: Uint8Array, position: number): Promise<number> {
+async function readFull(handle: FileHandle, buffer: Uint8Array, position: number): Promise<number> {
   let filled = 0;
   while (filled < buffer.length) {
     const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, position + filled);

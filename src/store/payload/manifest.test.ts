@@ -31,7 +31,7 @@ test("a standby snapshot's manifest: records' facts and a hash per file and chun
     snapshot: { id: "standby", kind: "Standby" },
     hypervisor: { type: "qemu", version: "7.2.22" },
     machine: { type: "pc-q35-7.2" },
-    memory: { bytes: 268435456, kind: "snapshot-file", file: null },
+    memory: { bytes: 268435456, kind: "migration-stream", file: null },
     host_cpu: facts.hostCpu,
     accel: "tcg",
     image: { name: "default", content_hash: "a".repeat(64) },

@@ -133,11 +133,16 @@ export interface ManifestBuildOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** Memory written by the VMM into the snapshot dir, when the saved-VM record names no other kind. */
-const DEFAULT_MEMORY_KIND = "snapshot-file";
+/** What the saved-VM record's memory file is when the record names no kind (every payload before RAM files). */
+const DEFAULT_MEMORY_KIND = "migration-stream";
 
-/** Reads the records of `snapshotDir` and hashes every payload file (one pass, a chunk at a time). */
-export async function buildManifest(snapshotDir: string, facts: ManifestFacts, options: ManifestBuildOptions = {}): Promise<Manifest> {
+/** What a snapshot needs of the host that restores it: the manifest without its file hashes. */
+export type Requirements = Omit<Manifest, "files" | "chunk_bytes">;
+/** Requirements as read: understood, or of a newer format (a manifest read whole fits too). */
+export type ParsedRequirements = { kind: "current"; manifest: Requirements } | { kind: "newer"; formatVersion: number };
+
+/** The requirements of `snapshotDir`, from its records and `facts`: no file is hashed. */
+export async function readRequirements(snapshotDir: string, facts: ManifestFacts): Promise<Requirements> {
   const snapshot = await readSnapshotRecord(snapshotDir);
   const guest = join(snapshotDir, SNAPSHOT_GUEST_DIR);
   const instance = await readInstanceRecord(guest);
@@ -145,17 +150,6 @@ export async function buildManifest(snapshotDir: string, facts: ManifestFacts, o
   const config = (saved?.config ?? instance.config) as HardwareConfig;
   const detail = (saved?.detail ?? {}) as { machine?: unknown; accel?: unknown };
   const machineType = typeof detail.machine === "string" ? detail.machine : null;
-
-  const files = await payloadFiles(snapshotDir);
-  const total = files.reduce((sum, f) => sum + f.size, 0);
-  let before = 0;
-  const hashed: ManifestFile[] = [];
-  for (const file of files) {
-    const hash = await hashFile(join(snapshotDir, file.path), { signal: options.signal, onProgress: (done) => options.onProgress?.(before + done, total) });
-    hashed.push({ path: file.path, ...hash });
-    before += hash.size;
-  }
-  options.onProgress?.(total, total);
   return {
     format_version: MANIFEST_FORMAT_VERSION,
     payload_format_version: PAYLOAD_FORMAT_VERSION,
@@ -171,9 +165,27 @@ export async function buildManifest(snapshotDir: string, facts: ManifestFacts, o
     host_cpu: saved ? facts.hostCpu : { model: "", flags: [] },
     accel: typeof detail.accel === "string" ? detail.accel : null,
     image: { name: instance.instance?.image ?? snapshotImageName(instance.config), content_hash: facts.imageContentHash },
-    chunk_bytes: CHUNK_BYTES,
-    files: hashed,
   };
+}
+
+/** Reads the records of `snapshotDir` and hashes every payload file (one pass, a chunk at a time). */
+export async function buildManifest(snapshotDir: string, facts: ManifestFacts, options: ManifestBuildOptions = {}): Promise<Manifest> {
+  const requirements = await readRequirements(snapshotDir, facts);
+  return { ...requirements, chunk_bytes: CHUNK_BYTES, files: await hashPayloadFiles(snapshotDir, await payloadFiles(snapshotDir), options) };
+}
+
+/** Hashes `files` of `snapshotDir` in order, reporting progress over their total size. */
+export async function hashPayloadFiles(snapshotDir: string, files: { path: string; size: number }[], options: ManifestBuildOptions = {}): Promise<ManifestFile[]> {
+  const total = files.reduce((sum, f) => sum + f.size, 0);
+  let before = 0;
+  const hashed: ManifestFile[] = [];
+  for (const file of files) {
+    const hash = await hashFile(join(snapshotDir, file.path), { signal: options.signal, onProgress: (done) => options.onProgress?.(before + done, total) });
+    hashed.push({ path: file.path, ...hash });
+    before += hash.size;
+  }
+  options.onProgress?.(total, total);
+  return hashed;
 }
 
 /**
