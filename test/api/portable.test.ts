@@ -2,7 +2,7 @@
 // export → import between two services (two data dirs), the archive as standard tools read it, and imports and
 // restores refused with typed reasons; a refused import leaves nothing behind.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TAR_BLOCK, TAR_END, tarEntryBytes, tarHeader, tarPaddingBytes } from "../../src/store/archive/tar.ts";
@@ -114,8 +114,17 @@ describe("export and import between two data dirs", () => {
   let id: string;
   let archive: Uint8Array;
 
-  test("an import lands whole: row, verified files, records naming this data dir", async () => {
-    id = await stoppedSnapshot(a, "traveller");
+  test("an import lands whole: row, verified files, records naming this data dir, holes kept", async () => {
+    // A disk that ends inside a chunk, with data at both ends and a hole between.
+    const source = await a.createInstance("traveller");
+    const disk = join(a.dataDir, "guests", source, "disk.raw");
+    truncateSync(disk, 16 * 1024 * 1024 + 12_345);
+    const fd = openSync(disk, "r+");
+    writeSync(fd, "head");
+    writeSync(fd, "tail", 16 * 1024 * 1024 + 12_000);
+    closeSync(fd);
+    const snap = await a.call("POST", "/instances/traveller/snapshots", { kind: "Stopped", name: "portable" });
+    id = snap.body.id;
     await hashed(a, id);
     archive = await exported(a, id);
     const res = await importInto(b, archive);
@@ -128,6 +137,9 @@ describe("export and import between two data dirs", () => {
     const fork = await b.call("POST", `/snapshots/${id}/fork`, { name: "arrived" });
     expect(fork.status, JSON.stringify(fork.body)).toBe(201);
     expect(readFileSync(join(b.dataDir, "guests", fork.body.id, "disk.raw"))).toEqual(readFileSync(join(a.dataDir, "snapshots", id, "guest/disk.raw")));
+    const landed = statSync(join(b.dataDir, "snapshots", id, "guest/disk.raw"));
+    expect(landed.size).toBe(16 * 1024 * 1024 + 12_345);
+    expect(landed.blocks * 512).toBeLessThan(2 * 4 * 1024 * 1024); // the zero chunks between stayed holes
   });
 
   test("the zstd archive: tar lists it, large files as one frame per chunk that `zstd -d` joins back", async () => {

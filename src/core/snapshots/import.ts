@@ -110,7 +110,7 @@ async function receiveFiles(entries: AsyncGenerator<TarEntry>, manifest: Manifes
           throw new TarError(`${entry.path} is not a zstd frame of one chunk: ${(err as Error).message}`);
         }
         await writer.write(chunk);
-        if (writer.bytesWritten === writer.file.size) await writer.finish();
+        if (writer.received === writer.file.size) await writer.finish();
         continue;
       }
       const writer = await writerFor(entry.path, false);
@@ -134,6 +134,8 @@ class CheckedFileWriter {
   chunksWritten = 0;
   bytesWritten = 0;
   finished = false;
+  /** All-zero chunks are checked like any other but left as holes: a sparse disk stays sparse. */
+  private readonly zeros: Uint8Array;
 
   private constructor(
     private readonly handle: FileHandle,
@@ -142,6 +144,12 @@ class CheckedFileWriter {
     readonly compressed: boolean,
   ) {
     this.buffer = new Uint8Array(Math.min(chunkBytes, Math.max(file.size, 1)));
+    this.zeros = new Uint8Array(this.buffer.length);
+  }
+
+  /** Bytes taken so far, written or waiting for their chunk to fill. */
+  get received(): number {
+    return this.bytesWritten + this.buffered;
   }
 
   static async create(path: string, file: ManifestFile, chunkBytes: number, compressed: boolean): Promise<CheckedFileWriter> {
@@ -164,6 +172,7 @@ class CheckedFileWriter {
     if (this.buffered > 0) await this.flush();
     if (this.bytesWritten !== this.file.size) throw new TarError(`${this.file.path} ends after ${this.bytesWritten} of ${this.file.size} bytes`);
     if (this.whole.digest("hex") !== this.file.sha256) throw new TarError(`${this.file.path} does not match its SHA-256`);
+    await this.handle.truncate(this.file.size); // a file ending in a hole
     await this.handle.sync();
     await this.close();
     this.finished = true;
@@ -179,7 +188,9 @@ class CheckedFileWriter {
       throw new TarError(`${this.file.path}: chunk ${this.chunksWritten} does not match its SHA-256 in the manifest`);
     }
     this.whole.update(chunk);
-    await this.handle.write(chunk, 0, chunk.length, this.bytesWritten);
+    if (!Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length).equals(this.zeros.subarray(0, chunk.length))) {
+      await this.handle.write(chunk, 0, chunk.length, this.bytesWritten);
+    }
     this.bytesWritten += chunk.length;
     this.chunksWritten++;
     this.buffered = 0;
