@@ -12,6 +12,7 @@ import { autoStandbyRoutes } from "./routes/auto-standby.ts";
 import { guestRoutes } from "./routes/guest.ts";
 import { instanceRoutes } from "./routes/instances.ts";
 import { scheduleRoutes } from "./routes/schedules.ts";
+import { lineageRoutes } from "./routes/lineage.ts";
 import { routeApp } from "./routes/route-helpers.ts";
 import { serviceRoutes } from "./routes/service.ts";
 import { capabilitiesRoutes } from "./routes/capabilities.ts";
@@ -45,6 +46,7 @@ export function buildApp(ctx: CoreContext, opts: AppOptions = {}) {
     .route("/", portableRoutes(ctx))
     .route("/", snapshotRoutes(ctx))
     .route("/", scheduleRoutes(ctx))
+    .route("/", lineageRoutes(ctx))
     .route("/", ingressRoutes(ctx))
     .route("/", autoStandbyRoutes(ctx));
 

@@ -13,8 +13,9 @@ const UPLOAD = /\/instances\/[^/]+\/files$/;
 const IMPORT = /\/snapshots\/import$/;
 const isUpload = (method: string, path: string) => (method === "PUT" && UPLOAD.test(path)) || (method === "POST" && IMPORT.test(path));
 
-/** Actions whose body is optional (reference §3.8: an empty standby body is `{}`; a hold, a verify and a push take none). */
-const OPTIONAL_BODY = /\/instances\/[^/]+\/(start|stop|standby|restore|auto-standby\/hold)$|\/snapshots\/[^/]+\/(verify|push)$/;
+/** Actions whose body is optional (reference §3.8: an empty standby body is `{}`; a hold, a verify and a push take none;
+ * a retention preview without a candidate previews the current schedule). */
+const OPTIONAL_BODY = /\/instances\/[^/]+\/(start|stop|standby|restore|auto-standby\/hold|snapshot-schedule\/preview)$|\/snapshots\/[^/]+\/(verify|push)$/;
 
 const JSON_CONTENT_TYPE = /^application\/([a-z.-]+\+)?json/i;
 

@@ -1,7 +1,7 @@
 // Snapshot rows and their fork links. ref_count is a query over the forks table, never a scan of files.
 import { and, asc, count, eq, gt, inArray, ne, or, sql, type SQL } from "drizzle-orm";
 import { lookupBy, type Db } from "./db.ts";
-import { forks, snapshots, type SnapshotRow } from "./schema.ts";
+import { forks, snapshots, type ForkRow, type SnapshotRow } from "./schema.ts";
 
 export type NewSnapshotRow = typeof snapshots.$inferInsert;
 
@@ -86,6 +86,11 @@ export class SnapshotsRepo {
     if (ids.length === 0) return counts;
     for (const r of this.forkCounts.all({ ids: JSON.stringify(ids) })) counts.set(r.snapshotId, r.n);
     return counts;
+  }
+
+  /** The instances forked from a snapshot, oldest first. */
+  forksOf(snapshotId: string): ForkRow[] {
+    return this.db.select().from(forks).where(eq(forks.snapshotId, snapshotId)).orderBy(asc(forks.createdAt), asc(forks.instanceId)).all();
   }
 
   forkOf(instanceId: string): string | undefined {

@@ -124,7 +124,7 @@ describe("schedule runs", () => {
       expect(await svc.sv.runDueSchedules()).toEqual([]);
     }
     const after = await list();
-    expect(after).toContain(runs[1]);
+    expect(after).toContain(runs[1]!);
     expect(after).toContain(impostor.id);
     expect(after).not.toContain(runs[2]);
   });

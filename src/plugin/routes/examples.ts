@@ -10,6 +10,7 @@ import type {
   StandbySchema,
 } from "../schemas/instance.ts";
 import type { RetentionPreviewSchema, ScheduleSchema, SetScheduleSchema } from "../schemas/schedule.ts";
+import type { LineageSchema } from "../schemas/lineage.ts";
 import type { CreateSnapshotSchema, ForkSnapshotSchema, PatchSnapshotSchema, RestoreSnapshotSchema, SnapshotSchema } from "../schemas/snapshot.ts";
 
 type Example<T extends z.ZodType> = z.input<T>;
@@ -117,6 +118,28 @@ export const retentionPreviewExample: Example<typeof RetentionPreviewSchema> = {
       reasons: ["keep_last", "keep_hourly", "keep_daily"],
     },
     { id: "s0a1b2c3d4e5f6g7h8i9j0k1", name: "quarterly-20260504-100000", created_at: CREATED_AT, pinned: false, ref_count: 0, action: "remove", reasons: [] },
+  ],
+};
+
+const lineageNode = { ref_count: null, memory: null, source_deleted: false, children_cut: false } as const;
+export const lineageExample: Example<typeof LineageSchema> = {
+  ancestors: [],
+  nodes: [
+    { ...lineageNode, kind: "instance", id: instanceExample.id, name: instanceExample.name, state: "Running", created_at: CREATED_AT, disk_bytes: 402_653_184, parent_id: null, depth: 0 },
+    {
+      ...lineageNode,
+      kind: "snapshot",
+      id: snapshotExample.id,
+      name: snapshotExample.name,
+      state: "Standby",
+      created_at: CREATED_AT,
+      ref_count: 1,
+      memory: { links: 2, shared_with: 1, allocated_bytes: 536_870_912 },
+      disk_bytes: 939_524_096,
+      parent_id: instanceExample.id,
+      depth: 1,
+    },
+    { ...lineageNode, kind: "instance", id: forkExample.id, name: forkExample.name, state: "Running", created_at: CREATED_AT, disk_bytes: 8_388_608, parent_id: snapshotExample.id, depth: 2 },
   ],
 };
 

@@ -6,7 +6,7 @@ import { GoDurationError, formatGoDuration, parseGoDuration } from "../wire/go-d
 import { deleteSchedule, getSchedule, setSchedule, type Schedule, type SetScheduleInput } from "../../core/schedules/schedules.ts";
 import { previewRetention, retentionCounts, type RetentionPreview } from "../../core/schedules/retention-preview.ts";
 import { IdParamSchema } from "../schemas/common.ts";
-import { RetentionPreviewSchema, ScheduleSchema, SetScheduleSchema } from "../schemas/schedule.ts";
+import { PreviewScheduleSchema, RetentionPreviewSchema, ScheduleSchema, SetScheduleSchema } from "../schemas/schedule.ts";
 import { requestExamples, retentionPreviewExample, scheduleExample } from "./examples.ts";
 import { errors, jsonBody, jsonResponse, routeApp } from "./route-helpers.ts";
 
@@ -47,7 +47,7 @@ const preview = createRoute({
     "For each snapshot the schedule took, newest first: whether retention would keep or remove it now, and the rules or protections " +
     "that keep it. The body is an optional candidate schedule (same fields as PUT) to try before setting it; without one, the current " +
     "schedule is used. Nothing is deleted.",
-  request: { params: IdParamSchema, body: jsonBody(SetScheduleSchema, requestExamples.setSchedule, false) },
+  request: { params: IdParamSchema, body: jsonBody(PreviewScheduleSchema, requestExamples.setSchedule, false) },
   responses: { 200: jsonResponse(RetentionPreviewSchema, "The decisions", retentionPreviewExample), ...errors(400, 404) },
 });
 const remove = createRoute({
@@ -152,8 +152,9 @@ export function scheduleRoutes(ctx: CoreContext) {
     .openapi(get, (c) => c.json(withCounts(getSchedule(ctx, c.req.valid("param").id)), 200))
     .openapi(put, (c) => c.json(withCounts(setSchedule(ctx, c.req.valid("param").id, scheduleFromWire(c.req.valid("json")))), 200))
     .openapi(preview, (c) => {
+      // Without a body the validator leaves `{}`: no retention, no candidate.
       const body = c.req.valid("json");
-      return c.json(previewToWire(previewRetention(ctx, c.req.valid("param").id, body ? scheduleFromWire(body) : undefined)), 200);
+      return c.json(previewToWire(previewRetention(ctx, c.req.valid("param").id, body?.retention ? scheduleFromWire(body) : undefined)), 200);
     })
     .openapi(remove, (c) => {
       deleteSchedule(ctx, c.req.valid("param").id);

@@ -67,6 +67,12 @@ export const SetScheduleSchema = z
   .strict()
   .openapi("SetSnapshotScheduleRequest");
 
+/** A preview's optional candidate: `{}` (or no body) previews the current schedule. */
+export const PreviewScheduleSchema = z.preprocess(
+  (body) => (body !== null && typeof body === "object" && Object.keys(body).length === 0 ? undefined : body),
+  SetScheduleSchema.optional(),
+);
+
 export const RetentionReasonSchema = z.string().openapi({
   description: "a rule that keeps it (keep_last, keep_daily, keep_daily (oldest), keep_within, max_count, max_age…) or a protection (pinned, forked)",
   example: "keep_daily",
