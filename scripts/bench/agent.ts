@@ -28,6 +28,7 @@ const config = {
   memoryBytes: 256 * 1024 * 1024,
   disks: [],
   guestAgent: true,
+  agentChannel: "virtio-serial",
 };
 const rawSocket = join(dir, "raw.sock");
 await Bun.write(join(dir, "logs/.keep"), "");

@@ -40,6 +40,11 @@ export interface VmConfig {
   disks: DiskConfig[];
   /** Whether a guest-agent channel is wired (agent socket under the guest dir). */
   guestAgent: boolean;
+  /**
+   * How that channel is wired. Absent: as the first release did (QEMU: a second ISA UART, an agent of an older
+   * protocol); kept so its standby payloads still load, since a migration stream only loads into the same devices.
+   */
+  agentChannel?: "virtio-serial";
   /** The one network device; absent = none (instances created before networking, or with it disabled). */
   network?: NetworkAttachment;
   /** VM generation id (a GUID) for drivers with a vmgenid device; a fork gets a fresh one, so guests reseed. */

@@ -43,6 +43,7 @@ beforeAll(async () => {
     cmdline: manifest.cmdline,
     disks: [{ path: "disk.raw", format: "raw", readonly: false }],
     guestAgent: true,
+    agentChannel: "virtio-serial",
   };
 }, 300_000);
 

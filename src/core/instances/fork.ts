@@ -21,6 +21,7 @@ import { generationIdFrom } from "./generation-id.ts";
 import { bootInstance } from "./start.ts";
 import { runHandoffs } from "./handoffs.ts";
 import { assertMailboxesDeliverable, deliverForkMailboxes, type Mailbox } from "./mailboxes.ts";
+import { assertCurrentAgent } from "./guest-agent-target.ts";
 import { describeInstance, guestDir, hasStandbyFiles, loadInstance, resolveInstance, standbyDir, type InstanceView } from "./view.ts";
 import { resumeFromStandby } from "./restore.ts";
 import { ensureMemoryAvailable } from "../service/host-memory.ts";
@@ -174,6 +175,7 @@ async function applyForkTarget(ctx: CoreContext, forkId: string, target: TargetS
       // After the resume's own handoffs (network first), still under the fork's lock: nothing sees the fork
       // Running before its mailboxes are there.
       if (mailboxes?.length) {
+        assertCurrentAgent(ctx, forkId, "deliver mailboxes");
         const handoff = { name: "mailboxes", apply: (c: CoreContext, row: InstanceRow) => deliverForkMailboxes(c, row, mailboxes) };
         await runHandoffs(ctx, ctx.instances.get(forkId)!, [handoff]);
       }

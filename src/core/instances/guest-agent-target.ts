@@ -6,6 +6,9 @@ import type { CoreContext } from "../service/context.ts";
 import { DomainError, inStep, invalidRequest, invalidState } from "../errors.ts";
 import { agentSocketPath, hypervisorFor } from "../service/hypervisor-lookup.ts";
 import { guestDir, loadInstance, resolveInstance } from "./view.ts";
+import { hasLegacyAgent } from "./vm-config.ts";
+
+const GUEST_IMAGE_TOO_OLD = "guest image too old: stop and start the instance to boot the current image";
 
 export interface AgentTarget {
   id: string;
@@ -20,7 +23,19 @@ export async function agentTarget(ctx: CoreContext, ref: string, what: string): 
   if (view.skipGuestAgent) throw invalidState(`instance was created with skip_guest_agent: no guest agent to ${what} through`);
   const socket = agentSocketPath(hypervisorFor(ctx, view.hypervisor), guestDir(ctx, view.id));
   if (socket === undefined) throw invalidState(`hypervisor ${view.hypervisor} provides no guest-agent channel`);
+  assertCurrentAgent(ctx, view.id, what);
   return { id: view.id, socket, env: view.env };
+}
+
+/** The VMM running `id` was restored from a standby payload of the first release (vm-config.ts AGENT_CHANNEL). */
+export function runsLegacyAgent(ctx: CoreContext, id: string): boolean {
+  const live = ctx.vms.get(id);
+  return live !== undefined && hasLegacyAgent(live.vm.launched.config);
+}
+
+/** Its agent is not one this server can talk to: a 409 saying how to get a current one (nothing is lost). */
+export function assertCurrentAgent(ctx: CoreContext, id: string, what: string): void {
+  if (runsLegacyAgent(ctx, id)) throw invalidState(`cannot ${what}: ${GUEST_IMAGE_TOO_OLD}`, "guest_image_too_old");
 }
 
 /** The agent's failures as domain errors: interrupted by a lifecycle operation, refused by the guest, too large. */

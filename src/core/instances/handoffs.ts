@@ -16,6 +16,7 @@ import { guestNetworkOf, releaseNetwork } from "../network/leases.ts";
 import { reconfigureScript } from "../network/guest-network.ts";
 import { guestDir } from "./view.ts";
 import { readVmConfig } from "./vm-config.ts";
+import { runsLegacyAgent } from "./guest-agent-target.ts";
 
 export interface HandoffAgent {
   /** Runs `script` in the guest; throws (naming `what`) on a non-zero exit or an unreachable agent. */
@@ -108,7 +109,8 @@ async function teardownResumed(ctx: CoreContext, id: string): Promise<void> {
 }
 
 function guestAgentOf(ctx: CoreContext, instance: InstanceRow): HandoffAgent | undefined {
-  const socket = instance.skipGuestAgent ? undefined : agentSocketPath(hypervisorFor(ctx, instance.hypervisor), guestDir(ctx, instance.id));
+  // A first-release agent cannot be told anything: such a fork is handed off as one without an agent.
+  const socket = instance.skipGuestAgent || runsLegacyAgent(ctx, instance.id) ? undefined : agentSocketPath(hypervisorFor(ctx, instance.hypervisor), guestDir(ctx, instance.id));
   if (!socket) return undefined;
   return {
     async run(script, what) {

@@ -7,10 +7,15 @@ import type { CoreContext } from "../service/context.ts";
 import { internal } from "../errors.ts";
 import { agentSocketPath } from "../service/hypervisor-lookup.ts";
 import { guestDir } from "./view.ts";
+import { runsLegacyAgent } from "./guest-agent-target.ts";
 
 export async function awaitGuestReady(ctx: CoreContext, row: InstanceRow, hv: Hypervisor): Promise<void> {
   const socket = agentSocketPath(hv, guestDir(ctx, row.id));
-  if (!row.skipGuestAgent) {
+  if (runsLegacyAgent(ctx, row.id)) {
+    // Restored from a first-release standby: its agent speaks an older protocol on another channel. The guest
+    // runs on; what needs the agent is refused (409) until a stop and start.
+    ctx.logger.warn("guest agent of the first release: not waited for", { instance: row.id });
+  } else if (!row.skipGuestAgent) {
     if (socket === undefined) throw internal(`hypervisor ${hv.type} provides no guest-agent channel; create the instance with skip_guest_agent`);
     try {
       await waitForAgent(socket, { timeoutMs: ctx.config.agentReadyTimeoutMs });

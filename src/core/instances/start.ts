@@ -6,7 +6,7 @@ import { hypervisorFor } from "../service/hypervisor-lookup.ts";
 import { describeInstance, guestDir, loadInstance, resolveInstance, type InstanceView } from "./view.ts";
 import { awaitGuestReady } from "./readiness.ts";
 import { assertTransition, isLive } from "./state-machine.ts";
-import { readVmConfig } from "./vm-config.ts";
+import { coldBootConfig, readVmConfig } from "./vm-config.ts";
 import { trackLaunched } from "./vm-records.ts";
 import { acquireNetwork, guestNetworkOf, releaseNetwork } from "../network/leases.ts";
 import { bootCmdlineWords } from "../network/guest-network.ts";
@@ -27,7 +27,7 @@ export async function bootInstance(ctx: CoreContext, id: string): Promise<Instan
   ensureMemoryAvailable(ctx, row.memoryBytes, `booting ${row.name}`);
   const hv = hypervisorFor(ctx, row.hypervisor);
   const dir = guestDir(ctx, id);
-  const config = await readVmConfig(dir);
+  const config = coldBootConfig(await readVmConfig(dir));
   const net = await acquireNetwork(ctx, row);
   const lease = net && ctx.networkLeases.lease(id);
   // The guest's identity rides on the kernel command line of this boot (the record keeps the image's own).

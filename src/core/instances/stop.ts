@@ -7,6 +7,7 @@ import { agentSocketPath, hypervisorFor } from "../service/hypervisor-lookup.ts"
 import { describeInstance, guestDir, loadInstance, resolveInstance, standbyDir, type InstanceView } from "./view.ts";
 import { assertTransition } from "./state-machine.ts";
 import { releaseNetwork } from "../network/leases.ts";
+import { runsLegacyAgent } from "./guest-agent-target.ts";
 
 export async function stopInstance(ctx: CoreContext, ref: string): Promise<InstanceView> {
   const { id } = resolveInstance(ctx, ref);
@@ -25,7 +26,7 @@ const AGENT_POWEROFF_WAIT_MS = 5_000;
 /** Ends the VMM (gracefully, within the stop timeout) and discards standby files. Caller holds the lock. */
 export async function haltInstance(ctx: CoreContext, id: string): Promise<void> {
   const live = ctx.vms.get(id);
-  if (live?.ready) await powerOffThroughAgent(ctx, id, live.vm.exited);
+  if (live?.ready && !runsLegacyAgent(ctx, id)) await powerOffThroughAgent(ctx, id, live.vm.exited);
   const vm = ctx.vms.release(id);
   if (vm) {
     await vm.shutdown(ctx.config.stopTimeoutMs).catch((err) => {

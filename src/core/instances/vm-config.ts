@@ -9,6 +9,23 @@ import { inStep } from "../errors.ts";
 /** The per-instance writable disk, a sparse copy of the image's rootfs. */
 export const INSTANCE_DISK = "disk.raw";
 
+/**
+ * How every boot wires the guest agent today. A record without `agentChannel` was written by the first release:
+ * its standby payload restores into that release's devices, but the agent there (an older image's, on a UART)
+ * cannot be used until a stop and start boots the current image with the current channel.
+ */
+export const AGENT_CHANNEL = "virtio-serial" as const;
+
+/** A cold boot wires today's devices whatever the record was written with (only a restore must match old ones). */
+export function coldBootConfig(config: VmConfig): VmConfig {
+  return { ...config, agentChannel: AGENT_CHANNEL };
+}
+
+/** The VM has an agent, but one of the first release's (see AGENT_CHANNEL). */
+export function hasLegacyAgent(config: VmConfig): boolean {
+  return config.guestAgent && config.agentChannel !== AGENT_CHANNEL;
+}
+
 export function vmConfigFor(image: ImageRow, opts: { vcpus: number; memoryBytes: number; guestAgent: boolean; generationId: string }): VmConfig {
   return {
     vcpus: opts.vcpus,
@@ -18,6 +35,7 @@ export function vmConfigFor(image: ImageRow, opts: { vcpus: number; memoryBytes:
     cmdline: image.cmdline,
     disks: image.rootfs ? [{ path: INSTANCE_DISK, format: "raw", readonly: false }] : [],
     guestAgent: opts.guestAgent,
+    agentChannel: AGENT_CHANNEL,
     generationId: opts.generationId,
   };
 }

@@ -7,7 +7,7 @@ import type { Hypervisor, RunningVm, SavedVm, StoredVm, VmState } from "../../hv
 import { writeLaunchRecord, writeSavedVm } from "../../store/payload/vm-record.ts";
 import { registerFakeImage, startService, type TestService } from "../../../test/harness.ts";
 
-const launched: SavedVm = { hypervisor: "qemu", version: "7.2.22", config: { vcpus: 1, memoryBytes: 1 << 28, kernel: "k", cmdline: "", disks: [], guestAgent: true } };
+const launched: SavedVm = { hypervisor: "qemu", version: "7.2.22", config: { vcpus: 1, memoryBytes: 1 << 28, kernel: "k", cmdline: "", disks: [], guestAgent: true, agentChannel: "virtio-serial" } };
 /** The state each stand-in VMM reports, by pid; resume makes it running. */
 const states = new Map<number, VmState>();
 const attachedWith = new Map<number, StoredVm>();

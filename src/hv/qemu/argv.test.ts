@@ -16,6 +16,7 @@ const config: VmConfig = {
     { path: "/images/default/base.qcow2", format: "qcow2", readonly: true },
   ],
   guestAgent: true,
+  agentChannel: "virtio-serial",
 };
 
 /** The value following each occurrence of `flag`. */
@@ -76,6 +77,35 @@ describe("qemuArgv", () => {
   test("memory must be whole MiB", () => {
     expect(() => qemuArgv({ ...config, memoryBytes: 512 * MIB + 1 }, "/g", TCG)).toThrow(/whole MiB/);
     expect(() => qemuArgv({ ...config, memoryBytes: 0 }, "/g", TCG)).toThrow(/whole MiB/);
+  });
+});
+
+describe("a VM config recorded by the first release (e989562)", () => {
+  // Its records have no agentChannel, generation id or network. A standby payload it wrote only loads into the
+  // devices it booted, so today's builder must emit exactly what e989562's did: this literal is its argv test's.
+  const { agentChannel: _, ...legacy } = config;
+  const legacyArgv = [
+    "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+    "-M", "pc-q35-7.2",
+    "-accel", "tcg,thread=multi", "-cpu", "max",
+    "-smp", "2", "-m", "512M",
+    "-kernel", "/images/default/vmlinuz",
+    "-initrd", "/images/default/initrd.img",
+    "-append", "console=ttyS0 quiet panic=-1",
+    "-qmp", "unix:/data/guests/a/qmp.sock,server=on,wait=off",
+    "-chardev", "file,id=con,path=/data/guests/a/logs/serial.log,append=on",
+    "-serial", "chardev:con",
+    "-chardev", "socket,id=agent,path=/data/guests/a/agent.sock,server=on,wait=off",
+    "-serial", "chardev:agent",
+    "-drive", "file=/data/guests/a/disk.raw,format=raw,if=none,id=d0,cache=writeback",
+    "-device", "virtio-blk-pci,drive=d0",
+    "-drive", "file=/images/default/base.qcow2,format=qcow2,if=none,id=d1,cache=writeback,read-only=on",
+    "-device", "virtio-blk-pci,drive=d1",
+  ];
+
+  test("restores into exactly the devices that release emitted, agent on a second UART", () => {
+    expect(incomingArgv(legacy, "/data/guests/a", TCG)).toEqual([...legacyArgv, "-incoming", "defer"]);
+    expect(qemuArgv(legacy, "/data/guests/a", TCG)).toEqual(legacyArgv);
   });
 });
 

@@ -64,18 +64,7 @@ export function qemuArgv(config: VmConfig, dir: string, machine: QemuMachine): s
     "-serial",
     "chardev:con",
   ];
-  if (config.guestAgent) {
-    // A virtio-serial port, not a UART: host -> guest through a 16550 ran at 12-25 KB/s, too slow to copy files.
-    // The guest finds the port by its name.
-    argv.push(
-      "-device",
-      "virtio-serial-pci,id=agentbus",
-      "-chardev",
-      `socket,id=agent,path=${optValue(join(dir, QEMU_LAYOUT.agentSocket!))},server=on,wait=off`,
-      "-device",
-      `virtserialport,bus=agentbus.0,chardev=agent,name=${AGENT_PORT_NAME}`,
-    );
-  }
+  if (config.guestAgent) argv.push(...agentArgs(config.agentChannel, join(dir, QEMU_LAYOUT.agentSocket!)));
   config.disks.forEach((disk, i) => {
     const file = isAbsolute(disk.path) ? disk.path : join(dir, disk.path);
     const readOnly = disk.readonly ? ",read-only=on" : "";
@@ -89,6 +78,17 @@ export function qemuArgv(config: VmConfig, dir: string, machine: QemuMachine): s
   if (config.generationId !== undefined) argv.push("-device", `vmgenid,guid=${optValue(config.generationId)}`);
   if (config.network) argv.push("-netdev", netdevArg(config.network), "-device", `virtio-net-pci,netdev=net0,mac=${optValue(config.network.mac)}`);
   return argv;
+}
+
+/**
+ * The agent's channel: a virtio-serial port, not a UART (host -> guest through a 16550 ran at 12-25 KB/s, too slow
+ * to copy files); the guest finds the port by its name. Without `agentChannel` (a VM of the first release) a second
+ * ISA UART, as that release wired it: its standby payloads load into nothing else.
+ */
+function agentArgs(channel: VmConfig["agentChannel"], socket: string): string[] {
+  const chardev = ["-chardev", `socket,id=agent,path=${optValue(socket)},server=on,wait=off`];
+  if (channel === undefined) return [...chardev, "-serial", "chardev:agent"];
+  return ["-device", "virtio-serial-pci,id=agentbus", ...chardev, "-device", `virtserialport,bus=agentbus.0,chardev=agent,name=${AGENT_PORT_NAME}`];
 }
 
 /**
