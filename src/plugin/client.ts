@@ -10,6 +10,7 @@ import type { ImageSchema } from "./schemas/image.ts";
 import type { ExecResultSchema, InstanceSchema } from "./schemas/instance.ts";
 import type { ExecStreamEventSchema } from "./schemas/guest.ts";
 import type { ScheduleSchema } from "./schemas/schedule.ts";
+import type { LineageSchema } from "./schemas/lineage.ts";
 import type { SnapshotSchema } from "./schemas/snapshot.ts";
 import type { TransferSchema } from "./schemas/transfer.ts";
 
@@ -17,6 +18,7 @@ export type Instance = z.infer<typeof InstanceSchema>;
 export type Snapshot = z.infer<typeof SnapshotSchema>;
 export type Image = z.infer<typeof ImageSchema>;
 export type SnapshotSchedule = z.infer<typeof ScheduleSchema>;
+export type Lineage = z.infer<typeof LineageSchema>;
 export type ExecResult = z.infer<typeof ExecResultSchema>;
 export type Transfer = z.infer<typeof TransferSchema>;
 export type ExecStreamEvent = z.infer<typeof ExecStreamEventSchema>;
@@ -168,6 +170,15 @@ export class SnapvisorClient {
   setSchedule = (id: string, json: Body<(typeof this.instance)["snapshot-schedule"]["$put"]>) =>
     unwrap(() => this.instance["snapshot-schedule"].$put({ param: { id: segment(id) }, json }));
   deleteSchedule = (id: string) => unwrap(() => this.instance["snapshot-schedule"].$delete({ param: { id: segment(id) } }));
+  /** What retention would do now, for the current schedule or a candidate one. */
+  previewSchedule = (id: string, json?: Body<(typeof this.instance)["snapshot-schedule"]["preview"]["$post"]>) =>
+    unwrap(() => this.instance["snapshot-schedule"].preview.$post({ param: { id: segment(id) }, json }));
+  setPinned = (snapshotId: string, pinned: boolean) =>
+    unwrap(() => this.api.snapshots[":snapshotId"].$patch({ param: { snapshotId: segment(snapshotId) }, json: { pinned } }));
+  instanceLineage = (id: string, query: Query<typeof this.instance.lineage.$get> = {}) =>
+    unwrap(() => this.instance.lineage.$get({ param: { id: segment(id) }, query }));
+  snapshotLineage = (snapshotId: string, query: Query<(typeof this.api.snapshots)[":snapshotId"]["lineage"]["$get"]> = {}) =>
+    unwrap(() => this.api.snapshots[":snapshotId"].lineage.$get({ param: { snapshotId: segment(snapshotId) }, query }));
 
   listImages = () => unwrap(() => this.api.images.$get());
   createImage = (json: Body<typeof this.api.images.$post>) => unwrap(() => this.api.images.$post({ json }));

@@ -97,3 +97,30 @@ test("server errors are printed with their code and exit 1; usage errors exit 2"
   expect(down.code).toBe(1);
   expect(down.err).toContain(`cannot reach snapvisor at unix:${join(dataDir, "missing.sock")} (is \`snapvisor serve\` running?)`);
 });
+
+test("retention and lineage: schedule set with tiers, preview as a table, pin and unpin, lineage as a tree", () => {
+  expect(cli("instances", "create", "cli-ret", "--size", "256MB").code).toBe(0);
+  const ids = [1, 2, 3].map((i) => JSON.parse(cli("snapshots", "create", "cli-ret", "--kind", "Stopped", "--name", `m${i}`, "--json").out)[0].id as string);
+  const set = cli("schedule", "set", "cli-ret", "--cron", "*/15 * * * *", "--timezone", "Europe/Berlin", "--keep-last", "4", "--keep-daily", "7", "--json");
+  expect(set.code).toBe(0);
+  expect(JSON.parse(set.out)).toMatchObject({ cron: "*/15 * * * *", timezone: "Europe/Berlin", retention: { keep_last: 4, keep_daily: 7 } });
+  expect(cli("schedule", "set", "cli-ret", "--cron", "61 * * * *", "--keep-last", "1").err).toContain("cron:");
+  // Manual snapshots are not the schedule's: nothing to keep or remove yet.
+  const preview = cli("schedule", "preview", "cli-ret");
+  expect(preview.code).toBe(0);
+  expect(preview.out.split("\n")[0]).toMatch(/^ACTION\s+CREATED_AT\s+NAME\s+ID\s+PINNED\s+REF_COUNT\s+REASONS$/);
+  expect(preview.out).toContain("keep 0, remove 0");
+  expect(cli("schedule", "preview", "cli-ret", "--interval", "1h", "--keep-hourly", "x").err).toContain("retention.keep_hourly");
+
+  expect(JSON.parse(cli("snapshots", "pin", ids[0]!, "--json").out)[0].pinned).toBe(true);
+  expect(cli("snapshots", "delete", ids[0]!).err).toContain("pinned");
+  expect(JSON.parse(cli("snapshots", "unpin", ids[0]!, "--json").out)[0].pinned).toBe(false);
+  expect(JSON.parse(cli("snapshots", "create", "cli-ret", "--kind", "Stopped", "--pin", "--json").out)[0].pinned).toBe(true);
+
+  const tree = cli("lineage", "cli-ret").out.split("\n");
+  expect(tree[0]).toMatch(/^instance cli-ret \(\w+\) Stopped/);
+  expect(tree.slice(1, 4)).toEqual(ids.map((id, i) => expect.stringMatching(new RegExp(`^├── snapshot m${i + 1} \\(${id}\\) Stopped  \\[forks 0, disk `))));
+  expect(tree[4]).toMatch(/^└── snapshot - /);
+  expect(cli("lineage", ids[1]!).out.split("\n")[0]).toMatch(/^from: instance cli-ret/);
+  expect(cli("lineage", "nope").err).toContain("snapshot not found");
+}, 60_000);

@@ -12,6 +12,7 @@ import { withProgress } from "./progress.ts";
 import { countingStream } from "./stream-progress.ts";
 import { followTransfer } from "./transfer-follow.ts";
 import { renderTable, type Column } from "./table.ts";
+import { renderLineage } from "./tree.ts";
 
 const USAGE = `snapvisor - VM snapshots on KVM hosts
 
@@ -28,7 +29,7 @@ const USAGE = `snapvisor - VM snapshots on KVM hosts
   snapvisor instances logs ID [--lines 100]
   snapvisor snapshots ls [--instance ID] [--kind Standby|Stopped]   (DISK: space used; APPARENT: sparse size)
   snapvisor snapshots get|delete SNAPSHOT
-  snapvisor snapshots create INSTANCE [--name N] [--kind Standby|Stopped] [--compression zstd|lz4]
+  snapvisor snapshots create INSTANCE [--name N] [--kind Standby|Stopped] [--compression zstd|lz4] [--pin]
   snapvisor snapshots restore INSTANCE SNAPSHOT [--target-state S]
   snapvisor snapshots fork SNAPSHOT NAME [--target-state S]
   snapvisor snapshots export SNAPSHOT [--compress zstd] > FILE   (a tar: manifest first; progress on stderr)
@@ -37,8 +38,13 @@ const USAGE = `snapvisor - VM snapshots on KVM hosts
   snapvisor snapshots push SNAPSHOT --remote REMOTE     (follows the job: bytes and chunks, uploaded vs total)
   snapvisor snapshots pull REMOTE SNAPSHOT              (every chunk checked; the snapshot appears when whole)
   snapvisor remotes ls
+  snapvisor snapshots pin|unpin SNAPSHOT   (a pinned snapshot is never deleted until unpinned)
   snapvisor schedule get|delete INSTANCE
-  snapvisor schedule set INSTANCE --interval 1h [--max-count N] [--max-age 24h] [--prefix P]
+  snapvisor schedule set INSTANCE --interval 1h|--cron EXPR [--timezone ZONE] [--max-count N] [--max-age 24h]
+      [--keep-last N] [--keep-hourly N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N] [--keep-yearly N]
+      [--keep-within 48h] [--prefix P]
+  snapvisor schedule preview INSTANCE [same options as set: a candidate]   (what retention keeps and removes now)
+  snapvisor lineage INSTANCE|SNAPSHOT [--max-depth N]   (instance → snapshots → forks → their snapshots)
 
 Client options: --address unix:PATH|http://HOST:PORT (default: the socket in --data-dir, or SNAPVISOR_ADDRESS),
   --token T (or SNAPVISOR_TOKEN; read from DATA_DIR/auth-token for TCP), --json
@@ -71,7 +77,18 @@ const OPTIONS = {
   interval: { type: "string" },
   "max-count": { type: "string" },
   "max-age": { type: "string" },
+  cron: { type: "string" },
+  timezone: { type: "string" },
+  "keep-last": { type: "string" },
+  "keep-hourly": { type: "string" },
+  "keep-daily": { type: "string" },
+  "keep-weekly": { type: "string" },
+  "keep-monthly": { type: "string" },
+  "keep-yearly": { type: "string" },
+  "keep-within": { type: "string" },
+  "max-depth": { type: "string" },
   prefix: { type: "string" },
+  pin: { type: "boolean" },
   remote: { type: "string" },
   compress: { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -121,13 +138,14 @@ export async function runCli(argv: string[]): Promise<number> {
   const out = new Output(values.json ?? false);
   try {
     // `cp` takes its operands where other groups have an action.
-    const command = group === "cp" ? "cp" : `${canonical(group)} ${canonical(action)}`.trim();
+    const single = group === "cp" || group === "lineage";
+    const command = single ? group : `${canonical(group)} ${canonical(action)}`.trim();
     const handler = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
     if (!handler) {
       console.error(`unknown command: ${[group, action].filter(Boolean).join(" ")}\n\n${USAGE}`);
       return 2;
     }
-    await handler({ client, args: group === "cp" ? positionals.slice(1) : args, values, trailing, out });
+    await handler({ client, args: single ? positionals.slice(1) : args, values, trailing, out });
     return out.exitCode;
   } catch (err) {
     if (err instanceof SnapvisorApiError) {
@@ -194,6 +212,29 @@ function arg(args: string[], i: number, what: string): string {
 const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
 const tags = (list: string[] | undefined) =>
   Object.fromEntries((list ?? []).map((t) => [t.slice(0, t.indexOf("=")), t.slice(t.indexOf("=") + 1)] as const));
+/** A schedule from the set/preview options; the server checks every value and names the field it refuses. */
+function scheduleOf(v: Values): Parameters<SnapvisorClient["setSchedule"]>[1] {
+  const count = (name: keyof Values) => (v[name] === undefined ? undefined : Number(v[name]));
+  const retention = {
+    max_count: count("max-count"),
+    max_age: v["max-age"],
+    keep_last: count("keep-last"),
+    keep_hourly: count("keep-hourly"),
+    keep_daily: count("keep-daily"),
+    keep_weekly: count("keep-weekly"),
+    keep_monthly: count("keep-monthly"),
+    keep_yearly: count("keep-yearly"),
+    keep_within: v["keep-within"],
+  };
+  return {
+    ...(v.interval ? { interval: v.interval } : {}),
+    ...(v.cron ? { cron: v.cron } : {}),
+    ...(v.timezone ? { timezone: v.timezone } : {}),
+    retention: Object.fromEntries(Object.entries(retention).filter(([, x]) => x !== undefined)),
+    ...(v.prefix ? { name_prefix: v.prefix } : {}),
+  };
+}
+
 const compressionOf = (v: Values) =>
   v.compression ? { enabled: true, algorithm: v.compression, ...(v.level ? { level: Number(v.level) } : {}) } : undefined;
 
@@ -263,6 +304,7 @@ const COMMANDS: Record<string, (i: Invocation) => Promise<void>> = {
     const compression = compressionOf(v);
     const body = {
       kind: (v.kind ?? "Standby") as "Standby",
+      ...(v.pin ? { pinned: true } : {}),
       ...(v.name ? { name: v.name } : {}),
       tags: tags(v.tag),
       ...(compression ? { compression } : {}),
@@ -291,6 +333,18 @@ const COMMANDS: Record<string, (i: Invocation) => Promise<void>> = {
       INSTANCE_COLUMNS,
     ),
   "snapshots delete": async ({ client, args }) => client.deleteSnapshot(arg(args, 0, "snapshot id")),
+  "snapshots pin": async ({ client, args, out }) => out.one(await client.setPinned(arg(args, 0, "snapshot id"), true), SNAPSHOT_COLUMNS),
+  "snapshots unpin": async ({ client, args, out }) => out.one(await client.setPinned(arg(args, 0, "snapshot id"), false), SNAPSHOT_COLUMNS),
+  lineage: async ({ client, args, values: v, out }) => {
+    const id = arg(args, 0, "instance or snapshot id");
+    const query = v["max-depth"] ? { max_depth: v["max-depth"] } : {};
+    // An id names an instance or a snapshot; try the instance first (names resolve there too).
+    const lineage = await client.instanceLineage(id, query).catch((err) => {
+      if (err instanceof SnapvisorApiError && err.status === 404) return client.snapshotLineage(id, query);
+      throw err;
+    });
+    out.raw(out.json ? lineage : renderLineage(lineage));
+  },
   "snapshots export": async ({ client, args, values: v }) => {
     if (v.compress !== undefined && v.compress !== "zstd") throw new UsageError("--compress takes zstd");
     if (process.stdout.isTTY) throw new UsageError("snapshots export writes an archive: redirect it to a file (> FILE)");
@@ -327,14 +381,18 @@ const COMMANDS: Record<string, (i: Invocation) => Promise<void>> = {
   "remotes ls": async ({ client, out }) => out.rows(await client.listRemotes(), ["name", "endpoint", "bucket", "prefix", "region"]),
   "schedule get": async ({ client, args, out }) => out.raw(await client.getSchedule(arg(args, 0, "instance id"))),
   "schedule set": async ({ client, args, values: v, out }) => {
-    if (!v.interval) throw new UsageError("schedule set needs --interval");
-    out.raw(
-      await client.setSchedule(arg(args, 0, "instance id"), {
-        interval: v.interval,
-        retention: { ...(v["max-count"] ? { max_count: Number(v["max-count"]) } : {}), ...(v["max-age"] ? { max_age: v["max-age"] } : {}) },
-        ...(v.prefix ? { name_prefix: v.prefix } : {}),
-      }),
+    if (!v.interval && !v.cron) throw new UsageError("schedule set needs --interval or --cron");
+    out.raw(await client.setSchedule(arg(args, 0, "instance id"), scheduleOf(v)));
+  },
+  "schedule preview": async ({ client, args, values: v, out }) => {
+    const candidate = v.interval || v.cron ? scheduleOf(v) : undefined;
+    const preview = await client.previewSchedule(arg(args, 0, "instance id"), candidate);
+    if (out.json) return out.raw(preview);
+    out.rows(
+      preview.snapshots.map((s) => ({ ...s, reasons: s.reasons.join(", ") || "-" })),
+      ["action", "created_at", "name", "id", "pinned", "ref_count", "reasons"],
     );
+    console.log(`keep ${preview.keep}, remove ${preview.remove}`);
   },
   "schedule delete": async ({ client, args }) => client.deleteSchedule(arg(args, 0, "instance id")),
 };
