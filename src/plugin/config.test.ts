@@ -3,7 +3,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConfigError, loadConfig, serverCompressionDefault } from "./config.ts";
+import { ConfigError, loadConfig, remoteTargets, serverCompressionDefault } from "./config.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "sv-config-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -54,5 +54,30 @@ describe("loadConfig", () => {
     for (const token of ["", "short"]) {
       expect(() => loadConfig({}, { SNAPVISOR_TOKEN: token })).toThrow(/authToken: must hold at least 16 characters: set SNAPVISOR_TOKEN/);
     }
+  });
+});
+
+describe("remotes", () => {
+  const where = { endpoint: "https://acct.r2.cloudflarestorage.com", bucket: "snaps", region: "auto" };
+
+  test("inline keys or environment references; the prefix loses its slashes; env names the remote's fields", () => {
+    const c = loadConfig(
+      { remotes: { r2: { ...where, prefix: "/edge/", credentials: { accessKeyIdEnv: "R2_ID", secretAccessKeyEnv: "R2_SECRET" } } } },
+      { R2_ID: "id-1", R2_SECRET: "secret-1", SNAPVISOR__REMOTES__LOCAL__ENDPOINT: "http://127.0.0.1:9000", SNAPVISOR__REMOTES__LOCAL__BUCKET: "b", SNAPVISOR__REMOTES__LOCAL__CREDENTIALS__ACCESS_KEY_ID: "k", SNAPVISOR__REMOTES__LOCAL__CREDENTIALS__SECRET_ACCESS_KEY: "s" },
+    );
+    expect(remoteTargets(c)).toEqual({
+      r2: { ...where, prefix: "edge", accessKeyId: "id-1", secretAccessKey: "secret-1" },
+      local: { endpoint: "http://127.0.0.1:9000", bucket: "b", prefix: "", region: "us-east-1", accessKeyId: "k", secretAccessKey: "s" },
+    });
+  });
+
+  test("a missing credential variable, a bad endpoint or a bad name is a start-up error naming it", () => {
+    expect(() => loadConfig({ remotes: { r2: { ...where, credentials: { accessKeyIdEnv: "NOPE", secretAccessKeyEnv: "NOPE2" } } } }, {})).toThrow(
+      "config remotes.r2.credentials: environment variable NOPE is not set",
+    );
+    expect(() => loadConfig({ remotes: { r2: { ...where, endpoint: "ftp://x", credentials: { accessKeyId: "a", secretAccessKey: "b" } } } }, {})).toThrow(
+      "config remotes.r2.endpoint",
+    );
+    expect(() => loadConfig({ remotes: { "R 2": { ...where, credentials: { accessKeyId: "a", secretAccessKey: "b" } } } }, {})).toThrow(ConfigError);
   });
 });

@@ -1,15 +1,16 @@
 // Object-storage remotes against a local S3 server (s3rver on 127.0.0.1): snapshots made of files (no VMM) pushed
 // by one snapvisor and pulled by another with its own data dir. Proves: the listing hides credentials; a pull
-// rebuilds the same bytes under the same id; a second push of a lightly changed snapshot sends only the changed
-// chunks; a damaged chunk on the remote refuses the pull and leaves nothing visible; a push cut by SIGKILL runs
-// again at start-up and completes, sending only what was missing.
+// rebuilds the same bytes under the same id; a manifest this host cannot restore is refused with typed reasons; a
+// second push of a lightly changed snapshot sends only the changed chunks; a damaged chunk on the remote refuses
+// the pull and leaves nothing visible; a push cut by SIGKILL runs again at start-up and completes, sending only
+// what was missing.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { REPO, registerFakeImage, startService, type TestService } from "../harness.ts";
-import { startLocalS3, type LocalS3 } from "../s3-server.ts";
+import { S3Client } from "bun";
+import { S3RVER_KEYS, startLocalS3, type LocalS3 } from "../s3-server.ts";
 import { changeDisk, fileInstance, fileSnapshot } from "../fixtures/file-snapshot.ts";
 
 const MiB = 1 << 20;
@@ -102,6 +103,16 @@ test("push then pull onto another data dir: same id, same bytes; a second push o
   expect(pulledAgain.state).toBe("done");
   expect(sha(diskOf(b, second))).toBe(sha(diskOf(a, second)));
   expect(sha(diskOf(b, second))).not.toBe(sha(diskOf(b, first)));
+});
+
+test("a manifest this host cannot restore (a newer format) is refused at the pull request with typed reasons", async () => {
+  const id = "newerformatsnapshot";
+  const client = new S3Client({ endpoint: s3.endpoint, bucket: s3.bucket, region: "us-east-1", ...S3RVER_KEYS });
+  await client.write(`fleet/snapshots/${id}/manifest.json`, JSON.stringify({ format_version: 99, snapshot: { id } }));
+  const res = await b.call("POST", "/snapshots/pull", { remote: "local", snapshot_id: id });
+  expect(res.status).toBe(409);
+  expect(res.body.reasons).toEqual([expect.objectContaining({ code: "format_too_new" })]);
+  expect((await b.call("GET", `/snapshots/${id}`)).status).toBe(404);
 });
 
 test("a damaged chunk on the remote: the pull fails naming it, and nothing of the snapshot is visible", async () => {

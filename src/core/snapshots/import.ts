@@ -202,7 +202,7 @@ class CheckedFileWriter {
  * guest dir): those under its data dir are moved to this one, the image to where it is registered here. The
  * records rewritten are hashed again, and the manifest kept with the snapshot says what is on disk here.
  */
-async function rebaseRecords(ctx: CoreContext, staging: string, manifest: Manifest): Promise<void> {
+export async function rebaseRecords(ctx: CoreContext, staging: string, manifest: Manifest): Promise<void> {
   const guest = join(staging, SNAPSHOT_GUEST_DIR);
   const { config } = await readInstanceRecord(guest);
   const kernel = typeof config.kernel === "string" ? config.kernel : undefined;

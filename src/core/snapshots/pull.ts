@@ -1,26 +1,33 @@
-// Pulling a snapshot from a remote: its manifest first (no manifest, no snapshot), then every file rebuilt from
-// its chunks in a staging dir, each chunk checked against the manifest before it is written; the dir is renamed
-// into place and indexed only when all of it checked out. A damaged chunk, a cut connection or a stop leaves
+// Pulling a snapshot from a remote: its manifest first (no manifest, no snapshot; one this host cannot restore is
+// refused with the compatibility check's reasons before a chunk is fetched), then every file rebuilt from its
+// chunks in a staging dir, each chunk checked against the manifest before it is written, the records' host paths
+// rebased as import does; the dir is renamed into place and indexed only when all of it checked out. A damaged chunk, a cut connection or a stop leaves
 // nothing visible: the staging dir goes (or start-up clears it with tmp/).
 import { join } from "node:path";
-import { commitDir, discardTree, removeTree, stageDir, writeFileAtomic } from "../../fs/atomic.ts";
-import { manifestJson, manifestPath, parseManifest, type Manifest } from "../../store/payload/manifest.ts";
+import { commitDir, discardTree, removeTree, stageDir } from "../../fs/atomic.ts";
+import { parseManifest, type Manifest } from "../../store/payload/manifest.ts";
 import { assembleFile } from "../../store/remote/assemble-file.ts";
 import type { RemoteStore } from "../../store/remote/remote-store.ts";
 import type { CoreContext } from "../service/context.ts";
 import { indexSnapshot } from "../service/payload-reindex.ts";
 import { conflict, invalidState, notFound } from "../errors.ts";
+import { assertCompatible } from "./compatibility.ts";
+import { rebaseRecords } from "./import.ts";
 import { totals } from "./push.ts";
 import type { TransferReporter } from "./transfer-progress.ts";
 
-/** The snapshot's manifest as the remote holds it, refused when this server cannot read it or it names another id. */
-export async function remoteManifest(remote: RemoteStore, snapshotId: string): Promise<Manifest> {
+/**
+ * The snapshot's manifest as the remote holds it: refused when it names another id, or when this host cannot
+ * restore it (a newer format included: 409 with the compatibility check's typed reasons).
+ */
+export async function remoteManifest(ctx: CoreContext, remote: RemoteStore, snapshotId: string): Promise<Manifest> {
   const json = await remote.getManifest(snapshotId);
   if (json === undefined) throw notFound(`the remote has no snapshot ${snapshotId}`);
   const parsed = parseManifest(json);
-  if (parsed.kind === "newer") throw invalidState(`snapshot ${snapshotId} on the remote has manifest format ${parsed.formatVersion}, newer than this server reads`);
-  if (parsed.manifest.snapshot.id !== snapshotId) throw invalidState(`the remote's manifest for ${snapshotId} names snapshot ${parsed.manifest.snapshot.id}`);
-  return parsed.manifest;
+  await assertCompatible(ctx, parsed, `snapshot ${snapshotId} cannot be restored on this host`);
+  const { manifest } = parsed as Extract<typeof parsed, { kind: "current" }>;
+  if (manifest.snapshot.id !== snapshotId) throw invalidState(`the remote's manifest for ${snapshotId} names snapshot ${manifest.snapshot.id}`);
+  return manifest;
 }
 
 /** Refuses a pull onto a server that has the snapshot already. */
@@ -30,7 +37,7 @@ export function assertSnapshotAbsent(ctx: CoreContext, snapshotId: string): void
 
 export async function pullSnapshot(ctx: CoreContext, snapshotId: string, remote: RemoteStore, report: TransferReporter, signal: AbortSignal): Promise<void> {
   // 1. The manifest: a snapshot is on the remote only once its manifest is.
-  const manifest = await remoteManifest(remote, snapshotId);
+  const manifest = await remoteManifest(ctx, remote, snapshotId);
   assertSnapshotAbsent(ctx, snapshotId);
   report.start(totals(manifest));
   const staging = await stageDir(ctx.paths.tmpDir);
@@ -44,7 +51,7 @@ export async function pullSnapshot(ctx: CoreContext, snapshotId: string, remote:
         signal,
       });
     }
-    await writeFileAtomic(manifestPath(staging), manifestJson(manifest));
+    await rebaseRecords(ctx, staging, manifest); // also writes the manifest, as it describes the files here
     // 3. Into place and into the index, under the snapshot's lock.
     await ctx.locks.run(`snapshot:${snapshotId}`, async () => {
       assertSnapshotAbsent(ctx, snapshotId);

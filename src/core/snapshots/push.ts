@@ -3,12 +3,11 @@
 // earlier push of this or another snapshot of the same guest, or from a push cut short) are not sent again, which
 // is also what makes a push resumable: running it again sends only what is missing.
 import { join } from "node:path";
-import { readChunks } from "../../store/payload/chunk-hash.ts";
+import { sha256Hex } from "../../store/payload/chunk-hash.ts";
 import type { Manifest } from "../../store/payload/manifest.ts";
 import { BoundedPipeline } from "../../store/remote/bounded-pipeline.ts";
 import type { RemoteStore } from "../../store/remote/remote-store.ts";
 import type { CoreContext } from "../service/context.ts";
-import { snapshotManifest } from "./manifest-for-transfer.ts";
 import { snapshotRow } from "./view.ts";
 import type { TransferReporter } from "./transfer-progress.ts";
 
@@ -19,38 +18,38 @@ export async function pushSnapshot(ctx: CoreContext, snapshotId: string, remote:
   snapshotRow(ctx, snapshotId);
   const dir = ctx.paths.snapshot(snapshotId);
   // 1. What the snapshot is made of (payload files are immutable: forks hard-link them, compression writes new files).
-  const manifest = await snapshotManifest(ctx, snapshotId, signal);
+  const manifest = await ctx.manifests.ensure(snapshotId);
   report.start(totals(manifest));
   // 2. What the remote already holds: one listing, not a HEAD per chunk. A chunk of the wrong size there (a
   //    server that kept a cut-off upload) counts as missing and is sent again.
   const present = new Set<string>();
   const sizes = await remote.chunkSizes();
   for (const file of manifest.files) {
-    file.chunks.forEach((sha, index) => {
-      if (sizes.get(sha) === Math.min(manifest.chunk_bytes, file.size - index * manifest.chunk_bytes)) present.add(sha);
+    file.chunks.forEach((sha256, index) => {
+      if (sizes.get(sha256) === Math.min(manifest.chunk_bytes, file.size - index * manifest.chunk_bytes)) present.add(sha256);
     });
   }
-  // 3. Every missing chunk, read and checked against the manifest as it goes up.
+  // 3. Every missing chunk, read at its offset (what the remote holds is never read: a sparse disk's zero chunks
+  //    cost one upload, ever) and checked against the manifest as it goes up.
   const pipeline = new BoundedPipeline<number>(UPLOAD_WIDTH);
   for (const file of manifest.files) {
-    const missing = new Set(file.chunks.filter((sha) => !present.has(sha)));
-    if (missing.size === 0) {
-      report.chunks(file.chunks.length, file.size, 0);
-      continue;
-    }
-    for await (const chunk of readChunks(join(dir, file.path), { chunkBytes: manifest.chunk_bytes, signal })) {
-      if (chunk.sha256 !== file.chunks[chunk.index]) {
-        throw new Error(`${file.path} changed since its manifest was written: chunk ${chunk.index} hashes to ${chunk.sha256}`);
-      }
-      if (!missing.has(chunk.sha256)) {
-        report.chunks(1, chunk.bytes.length, 0);
+    const path = join(dir, file.path);
+    for (const [index, sha256] of file.chunks.entries()) {
+      signal.throwIfAborted();
+      const offset = index * manifest.chunk_bytes;
+      const length = Math.min(manifest.chunk_bytes, file.size - offset);
+      if (present.has(sha256)) {
+        report.chunks(1, length, 0);
         continue;
       }
-      missing.delete(chunk.sha256); // the same chunk twice in one push goes up once
-      present.add(chunk.sha256);
+      present.add(sha256); // the same chunk twice in one push goes up once
       const sent = await pipeline.push(async () => {
-        await remote.putChunk(chunk.sha256, chunk.bytes);
-        return chunk.bytes.length;
+        const bytes = await Bun.file(path).slice(offset, offset + length).bytes();
+        if (bytes.length !== length || sha256Hex(bytes) !== sha256) {
+          throw new Error(`${file.path} changed since its manifest was written: chunk ${index} no longer hashes to ${sha256}`);
+        }
+        await remote.putChunk(sha256, bytes);
+        return length;
       });
       for (const bytes of sent) report.chunks(1, bytes, bytes);
     }

@@ -17,7 +17,7 @@ export function startPush(ctx: CoreContext, snapshotId: string, remote: string):
 export async function startPull(ctx: CoreContext, remote: string, snapshotId: string): Promise<TransferJobRow> {
   if (!isSafeId(snapshotId)) throw invalidRequest(`snapshot_id: ${JSON.stringify(snapshotId)} is not a snapshot id`);
   assertSnapshotAbsent(ctx, snapshotId);
-  await remoteManifest(remoteStore(ctx, remote), snapshotId);
+  await remoteManifest(ctx, remoteStore(ctx, remote), snapshotId);
   return ctx.transfers.start("pull", snapshotId, remote);
 }
 
