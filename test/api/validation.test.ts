@@ -3,7 +3,7 @@
 // a full disk that leaves nothing half-written. The host is played by the `hostResources` seam of the
 // composition root: no VMM is started (every refusal here comes before one would be).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { HostResources } from "../../src/core/service/host-resources.ts";
 import { registerFakeImage, startService, type TestService } from "../harness.ts";
@@ -184,6 +184,31 @@ describe("a full data dir: 507 insufficient_storage, nothing half-written", () =
     expectError(res, 507, "insufficient_storage", /^fork needs 10\d{5} bytes .*in the data dir <data>, 4096 bytes .* free/);
     expect((await listed("/instances")).length).toBe(before);
     expect(staged()).toEqual([]);
+  });
+
+  test("a restore whose compressed memory cannot be decompressed is 507; the instance stays in Standby as it was", async () => {
+    const id = await standbyInstance("restore-full");
+    const standby = join(svc.dataDir, "guests", id, "standby");
+    renameSync(join(standby, "memory"), join(standby, "memory.zst"));
+    withHost({ freeBytes: 4096 });
+    const res = await svc.call("POST", "/instances/restore-full/restore");
+    expectError(res, 507, "insufficient_storage", /^restore of restore-full needs 268435456 bytes .*in the data dir <data>, 4096 bytes .* free/);
+    expect(readdirSync(standby)).toEqual(["memory.zst"]);
+    expect((await svc.call("GET", "/instances/restore-full")).body.state).toBe("Standby");
+  });
+
+  test("a snapshot restore whose copy cannot fit is 507 before the instance changes", async () => {
+    const id = await standbyInstance("restore-snap-full");
+    // Disk blocks the snapshot keeps (and a restore copies back).
+    writeFileSync(join(svc.dataDir, "guests", id, "disk.raw"), "x".repeat(1024 * 1024));
+    const snap = await svc.call("POST", "/instances/restore-snap-full/snapshots", { kind: "Standby" });
+    expect(snap.status, JSON.stringify(snap.body)).toBe(201);
+    rmSync(join(svc.dataDir, "guests", id, "standby"), { recursive: true });
+    withHost({ freeBytes: 4096 });
+    const res = await svc.call("POST", `/instances/restore-snap-full/snapshots/${snap.body.id}/restore`, { target_state: "Stopped" });
+    expectError(res, 507, "insufficient_storage", /^restore of snapshot \S+ needs 10\d{5} bytes .*in the data dir <data>, 4096 bytes .* free/);
+    expect(staged()).toEqual([]);
+    expect((await svc.call("GET", "/instances/restore-snap-full")).body.state).toBe("Stopped");
   });
 
   test("an image copy that cannot fit is 507 and registers nothing", async () => {

@@ -18,6 +18,10 @@ export async function guestCopyBytes(dir: string): Promise<number> {
  * into Standby first) or the raw form of a compressed one (decompressed before it can be linked), plus the copy.
  */
 export async function captureBytes(hv: Hypervisor, dir: string, state: InstanceState, memoryBytes: number): Promise<number> {
-  const writesMemory = isLive(state) || storedMemoryForm(standbyPath(dir), hv.memoryFile)?.kind === "compressed";
-  return (writesMemory ? memoryBytes : 0) + (await guestCopyBytes(dir));
+  return (isLive(state) ? memoryBytes : decompressBytes(hv, standbyPath(dir), memoryBytes)) + (await guestCopyBytes(dir));
+}
+
+/** What making the standby payload in `standbyDir` loadable writes: the raw memory, when it is stored compressed. */
+export function decompressBytes(hv: Hypervisor, standbyDir: string, memoryBytes: number): number {
+  return storedMemoryForm(standbyDir, hv.memoryFile)?.kind === "compressed" ? memoryBytes : 0;
 }

@@ -5,6 +5,8 @@ import { discardTree } from "../../fs/atomic.ts";
 import { runLocked, type CoreContext } from "../service/context.ts";
 import { inStep, invalidState } from "../errors.ts";
 import { ensureMemoryAvailable } from "../service/host-memory.ts";
+import { ensureFreeSpace } from "../service/disk-space.ts";
+import { decompressBytes } from "./copy-cost.ts";
 import { hypervisorFor } from "../service/hypervisor-lookup.ts";
 import { describeInstance, guestDir, loadInstance, resolveInstance, standbyDir, type InstanceView } from "./view.ts";
 import { awaitGuestReady } from "./readiness.ts";
@@ -24,6 +26,7 @@ export async function restoreInstance(ctx: CoreContext, ref: string): Promise<In
     if (isLive(view.state)) return view;
     if (view.state !== "Standby") throw invalidState(`cannot restore from state ${view.state}: no standby memory to restore`);
     ensureMemoryAvailable(ctx, view.memoryBytes, `restoring ${view.name}`);
+    await ensureFreeSpace(ctx, decompressBytes(hypervisorFor(ctx, view.hypervisor), standbyDir(ctx, id), view.memoryBytes), `restore of ${view.name}`);
     return resumeFromStandby(ctx, id, "restore_instance");
   });
 }

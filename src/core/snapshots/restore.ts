@@ -7,7 +7,7 @@ import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { commitDir, exchangeDirs, removeTree, stageDir, writeFileAtomic } from "../../fs/atomic.ts";
-import { GUEST_FILES } from "../../store/payload/layout.ts";
+import { GUEST_FILES, standbyPath } from "../../store/payload/layout.ts";
 import type { CoreContext } from "../service/context.ts";
 import { invalidRequest, invalidState } from "../errors.ts";
 import { copyGuestDir } from "../instances/guest-copy.ts";
@@ -17,6 +17,8 @@ import { readVmConfig, writeInstanceFiles } from "../instances/vm-config.ts";
 import { describeInstance, guestDir, loadInstance, resolveInstance, type InstanceView } from "../instances/view.ts";
 import { resumeFromStandby } from "../instances/restore.ts";
 import { ensureMemoryAvailable } from "../service/host-memory.ts";
+import { ensureFreeSpace } from "../service/disk-space.ts";
+import { decompressBytes, guestCopyBytes } from "../instances/copy-cost.ts";
 import type { StoredMetadata } from "../../store/schema.ts";
 import { snapshotRow } from "./view.ts";
 import { assertSnapshotCompatible } from "./compatibility.ts";
@@ -41,6 +43,10 @@ export async function restoreSnapshot(ctx: CoreContext, ref: string, snapshotId:
     ensureMemoryAvailable(ctx, stored.memoryBytes, `restoring snapshot ${snapshot.id}`);
     await assertSnapshotCompatible(ctx, snapshot.id, `restore of snapshot ${snapshot.id}`);
   }
+  // The copy of the snapshot's guest dir, and the raw memory a compressed Standby payload is decompressed to.
+  const payload = ctx.paths.snapshotGuest(snapshotId);
+  const memory = target === "Running" ? decompressBytes(hv, standbyPath(payload), stored.memoryBytes) : 0;
+  await ensureFreeSpace(ctx, (await guestCopyBytes(payload)) + memory, `restore of snapshot ${snapshot.id}`);
 
   return ctx.locks.run(id, () =>
     ctx.locks.run(`snapshot:${snapshotId}`, async () => {
