@@ -1,6 +1,6 @@
 // Scheduled snapshots of a running guest, driven by the real croner loop (1 s test tick) and a clock moved
 // forward: Standby snapshots are taken while the instance keeps running, retention keeps exactly max_count, and a
-// scheduled snapshot with a fork survives retention.
+// scheduled snapshot with a fork survives retention; a cron schedule fires the same way.
 import { expect, test } from "bun:test";
 import type { TestService } from "../harness.ts";
 import { bootCount, bootGuest, consoleTicks, isContinuous, withGuestService } from "./guest.ts";
@@ -53,4 +53,24 @@ test("a schedule snapshots a running instance, keeps max_count, and never delete
   expect(after).toContain(runs[4]!.id);
   expect(after).toContain(runs[3]!.id);
   expect(after).not.toContain(runs[2]!.id);
+});
+
+test("a cron schedule fires through the real croner loop on a running guest; keep_last retention keeps only its own", async () => {
+  const { id } = await bootGuest(svc, "cron");
+  const manual = (await svc.call("POST", "/instances/cron/snapshots", { kind: "Standby", name: "by-hand" })).body.id;
+  const nextMinute = () => (Math.floor((Date.now() + offsetMs) / 60_000) + 1) * 60_000;
+  const before = nextMinute();
+  const set = await svc.call("PUT", "/instances/cron/snapshot-schedule", { cron: "* * * * *", timezone: "Europe/Berlin", retention: { keep_last: 1 } });
+  expect(set.status).toBe(200);
+  // Due in the next minute the expression names (the per-instance jitter stays under a minute).
+  const due = Date.parse(set.body.next_run_at);
+  expect(due).toBeGreaterThanOrEqual(before);
+  expect(due).toBeLessThan(nextMinute() + 60_000);
+  const first = await nextScheduledRun("cron", null);
+  const second = await nextScheduledRun("cron", first.id);
+  const snaps = (await svc.call("GET", `/snapshots?source_instance_id=${id}`)).body as { id: string; origin: string; schedule_id: string | null; kind: string }[];
+  expect(snaps.map((s) => s.id).sort()).toEqual([manual, second.id].sort());
+  expect(snaps.find((s) => s.id === second.id)).toMatchObject({ origin: "schedule", schedule_id: id, kind: "Standby" });
+  expect(snaps.find((s) => s.id === manual)).toMatchObject({ origin: "manual", schedule_id: null });
+  expect((await svc.call("GET", "/instances/cron")).body.state).toBe("Running");
 });
