@@ -16,7 +16,7 @@ export const DEFAULT_DATA_DIR = "./data";
 export const DEFAULT_GUEST_DIR = ".cache/guest";
 export const DEFAULT_SCHEDULER_TICK_SECONDS = 60;
 export const DEFAULT_AUTO_STANDBY = { tickMs: 1_000, maxConcurrent: 16 };
-export const DEFAULT_INGRESS = { waitTimeoutMs: 30_000, queueLimit: 256, retryAfterSeconds: 2, upstreamHeaderTimeoutMs: 60_000 };
+export const DEFAULT_INGRESS = { waitTimeoutMs: 30_000, queueLimit: 256, retryAfterSeconds: 2, upstreamHeaderTimeoutMs: 60_000, upstreamConcurrency: 8 };
 
 const CompressionDefault = z
   .object({ enabled: z.boolean().default(false), algorithm: z.string().default("zstd"), level: z.number().int().optional() })
@@ -36,8 +36,13 @@ const IngressConfig = z
     /** Requests one instance may hold while it wakes; the next gets a 503 at once. */
     queueLimit: z.number().int().positive().default(DEFAULT_INGRESS.queueLimit),
     retryAfterSeconds: z.number().int().positive().default(DEFAULT_INGRESS.retryAfterSeconds),
-    /** A request of at most 1 MiB whose response has not started by then is sent again (bounded attempts). */
+    /** A response that has not started by then: an idempotent request of at most 1 MiB is sent again (bounded
+     * attempts), any other is answered 504 (it may have run). */
     upstreamHeaderTimeoutMs: z.number().int().positive().default(DEFAULT_INGRESS.upstreamHeaderTimeoutMs),
+    /** Requests sent to one guest at once that have not started answering; the others wait in the proxy. A burst
+     * past the guest server's listen backlog (busybox httpd: 9) is dropped by the guest and recovered only by TCP
+     * retransmission, seconds later: raise it for servers with a larger backlog (most have 128 or more). */
+    upstreamConcurrency: z.number().int().positive().default(DEFAULT_INGRESS.upstreamConcurrency),
   })
   .strict()
   .default({ listen: [], ...DEFAULT_INGRESS });

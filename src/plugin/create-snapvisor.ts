@@ -21,6 +21,7 @@ import { InstancesRepo } from "../store/instances-repo.ts";
 import { JobsRepo } from "../store/jobs-repo.ts";
 import { TransferJobsRepo } from "../store/transfer-jobs-repo.ts";
 import { TransferJobs } from "../core/snapshots/transfer-jobs.ts";
+import { runTransfer } from "../core/snapshots/transfer-run.ts";
 import { DataPaths } from "../store/paths.ts";
 import { SchedulesRepo } from "../store/schedules-repo.ts";
 import { SnapshotsRepo } from "../store/snapshots-repo.ts";
@@ -133,7 +134,13 @@ export function snapvisorFromConfig(config: Config, wiring: SnapvisorWiring): Sn
       clock,
     }),
     manifests: new ManifestJobs({ paths, snapshots, images, logger, clock }),
-    transfers: new TransferJobs(new TransferJobsRepo(db), () => ctx),
+    transfers: new TransferJobs({
+      repo: new TransferJobsRepo(db),
+      logger,
+      clock,
+      newId: () => ctx.newId(),
+      run: (job, report, signal) => runTransfer(ctx, job, report, signal),
+    }),
     host: wiring.hostResources ?? linuxHostResources,
     networkLeases: new NetworkRepo(db),
     ingresses: new IngressesRepo(db),

@@ -1,28 +1,30 @@
 // Pushes and pulls run as jobs: a row in transfer_jobs from the request on, progress as chunks go, and an end
 // state (`done`, or `error` with the reason). The service stopping leaves unfinished rows as they are, and the
 // next start runs them again: a push then sends only the chunks the remote still lacks; a pull starts over in a
-// new staging dir (the old one went with tmp/ at start-up).
+// new staging dir (the old one went with tmp/ at start-up). What a job does is runTransfer() (transfer-run.ts),
+// handed in by the composition root.
 import type { TransferJobRow } from "../../store/schema.ts";
 import type { TransferJobsRepo } from "../../store/transfer-jobs-repo.ts";
-import type { CoreContext } from "../service/context.ts";
-import { pullSnapshot } from "./pull.ts";
-import { pushSnapshot } from "./push.ts";
-import { remoteStore } from "./remotes.ts";
-import { rowReporter } from "./transfer-progress.ts";
+import type { Logger } from "../service/logger.ts";
+import { rowReporter, type TransferReporter } from "./transfer-progress.ts";
 
 export type TransferKind = TransferJobRow["kind"];
+
+export interface TransferJobsDeps {
+  repo: TransferJobsRepo;
+  logger: Logger;
+  clock: () => Date;
+  newId: () => string;
+  run: (job: TransferJobRow, report: TransferReporter, signal: AbortSignal) => Promise<void>;
+}
 
 export class TransferJobs {
   private readonly active = new Map<string, { abort: AbortController; done: Promise<void> }>();
 
-  /** `context` is read when a job runs: the jobs are part of the context they need. */
-  constructor(
-    private readonly repo: TransferJobsRepo,
-    private readonly context: () => CoreContext,
-  ) {}
+  constructor(private readonly deps: TransferJobsDeps) {}
 
   get(id: string): TransferJobRow | undefined {
-    return this.repo.get(id);
+    return this.deps.repo.get(id);
   }
 
   /**
@@ -30,12 +32,11 @@ export class TransferJobs {
    * run it twice). The caller has checked what can be checked up front (the snapshot, the remote's name).
    */
   start(kind: TransferKind, snapshotId: string, remote: string): TransferJobRow {
-    const running = this.repo.unfinishedFor(kind, snapshotId, remote);
+    const running = this.deps.repo.unfinishedFor(kind, snapshotId, remote);
     if (running) return running;
-    const ctx = this.context();
-    const now = ctx.clock();
+    const now = this.deps.clock();
     const row: TransferJobRow = {
-      id: ctx.newId(),
+      id: this.deps.newId(),
       kind,
       snapshotId,
       remote,
@@ -49,20 +50,20 @@ export class TransferJobs {
       createdAt: now,
       updatedAt: now,
     };
-    this.repo.insert(row);
+    this.deps.repo.insert(row);
     this.run(row);
     return row;
   }
 
-  /** Waits for a job started by this process to end (tests, the CLI's server-side twin); a no-op otherwise. */
+  /** Waits for a job this process runs to end (tests and benchmarks, which would otherwise poll); a no-op otherwise. */
   async settled(id: string): Promise<void> {
     await this.active.get(id)?.done;
   }
 
   /** At start-up: every job that was pending or running when the last process ended runs again. */
   resumeAfterRestart(): void {
-    for (const row of this.repo.unfinished()) {
-      this.context().logger.info("resuming snapshot transfer", { job: row.id, kind: row.kind, snapshot: row.snapshotId, remote: row.remote });
+    for (const row of this.deps.repo.unfinished()) {
+      this.deps.logger.info("resuming snapshot transfer", { job: row.id, kind: row.kind, snapshot: row.snapshotId, remote: row.remote });
       this.run(row);
     }
   }
@@ -83,24 +84,22 @@ export class TransferJobs {
   }
 
   private async execute(row: TransferJobRow, signal: AbortSignal): Promise<void> {
-    const ctx = this.context();
-    const update = (patch: Partial<TransferJobRow>) => this.repo.update(row.id, { ...patch, updatedAt: ctx.clock() });
-    const report = rowReporter(this.repo, row.id, ctx.logger, ctx.clock);
+    const { repo, logger, clock } = this.deps;
+    const fields = { job: row.id, kind: row.kind, snapshot: row.snapshotId, remote: row.remote };
+    const update = (patch: Partial<TransferJobRow>) => repo.update(row.id, { ...patch, updatedAt: clock() });
     try {
       update({ state: "running", error: null });
-      const remote = remoteStore(ctx, row.remote);
-      if (row.kind === "push") await pushSnapshot(ctx, row.snapshotId, remote, report, signal);
-      else await pullSnapshot(ctx, row.snapshotId, remote, report, signal);
+      await this.deps.run(row, rowReporter(repo, row.id, logger, clock), signal);
       update({ state: "done" });
-      ctx.logger.info("snapshot transfer done", { job: row.id, kind: row.kind, snapshot: row.snapshotId, remote: row.remote });
+      logger.info("snapshot transfer done", fields);
     } catch (err) {
       if (signal.aborted) return; // stopping: the row stays unfinished for the next start
       const message = err instanceof Error ? err.message : String(err);
-      ctx.logger.error("snapshot transfer failed", { job: row.id, kind: row.kind, snapshot: row.snapshotId, remote: row.remote, error: message });
+      logger.error("snapshot transfer failed", { ...fields, error: message });
       try {
         update({ state: "error", error: message });
       } catch (recordErr) {
-        ctx.logger.error("snapshot transfer could not record its end", { job: row.id, error: String(recordErr) });
+        logger.error("snapshot transfer could not record its end", { job: row.id, error: String(recordErr) });
       }
     }
   }
