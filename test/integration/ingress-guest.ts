@@ -1,6 +1,6 @@
-// What the ingress tests share: a free loopback port for the listener, the guest's site (busybox httpd with an env
-// and an echo CGI, and a tiny WebSocket server on nc that greets and then holds the connection), and a request
-// through the ingress bounded in time.
+// What the ingress tests share: a free loopback port for the listener, the guest's site (busybox httpd with an env,
+// an echo and a counting CGI, and a tiny WebSocket server on nc that greets and then holds the connection), and a
+// request through the ingress bounded in time.
 import { expect } from "bun:test";
 import type { TestService } from "../harness.ts";
 import { bootGuest, exec } from "./guest.ts";
@@ -32,6 +32,25 @@ printf '\201\005hello'
 cat >/dev/null
 `;
 
+/** Each request it runs is logged as "<method> <query>" in REQUESTS_LOG (so a test sees how often the guest ran
+ * it), it waits `X-Sleep` seconds when asked, then echoes the body. */
+const COUNT_SCRIPT = String.raw`#!/bin/sh
+echo "$REQUEST_METHOD $QUERY_STRING" >>/tmp/requests.log
+[ -z "$HTTP_X_SLEEP" ] || sleep "$HTTP_X_SLEEP"
+echo Content-Type: application/octet-stream
+echo
+head -c "${"$"}{CONTENT_LENGTH:-0}"
+`;
+export const REQUESTS_LOG = "/tmp/requests.log";
+
+/** How many times the guest ran /cgi-bin/count for each "<method> <query>". */
+export async function countedRequests(svc: TestService, name: string): Promise<Map<string, number>> {
+  const log = await exec(svc, name, `cat ${REQUESTS_LOG} 2>/dev/null || true`);
+  const counts = new Map<string, number>();
+  for (const line of log.stdout.split("\n").filter(Boolean)) counts.set(line, (counts.get(line) ?? 0) + 1);
+  return counts;
+}
+
 const SITE = [
   "mkdir -p /www/cgi-bin",
   "echo hello >/www/index.html",
@@ -45,6 +64,8 @@ const SITE = [
 export async function bootSite(svc: TestService, name: string, extra: Record<string, unknown> = {}): Promise<{ id: string }> {
   const guest = await bootGuest(svc, name, { network: { port_forwards: [{ guest_port: HTTP_PORT }, { guest_port: WS_PORT }] }, ...extra });
   expect((await exec(svc, name, SITE)).exit_code).toBe(0);
+  const count = Buffer.from(COUNT_SCRIPT).toString("base64");
+  expect((await exec(svc, name, `echo ${count} | base64 -d >/www/cgi-bin/count && chmod +x /www/cgi-bin/count`)).exit_code).toBe(0);
   const script = Buffer.from(WS_SCRIPT).toString("base64");
   const ws = `echo ${script} | base64 -d >/www/ws.sh && chmod +x /www/ws.sh && (nc -ll -p ${WS_PORT} -e /www/ws.sh >/dev/null 2>&1 &)`;
   expect((await exec(svc, name, ws)).exit_code).toBe(0);

@@ -1,13 +1,14 @@
 // Bounded load through the ingress with auto-standby cycling the guest (user mode, loopback only): 20 concurrent
 // clients, 2 000 requests in total, idle_timeout 300ms. In bursts the guest goes to Standby between bursts and
 // the next burst wakes it; in the jittered rounds all clients pause together for about the idle timeout, so
-// requests keep racing standbys. Every request must be answered by the guest with the right body: zero failed or lost. The number of
-// wake cycles and the latencies are printed.
+// requests keep racing standbys. Every request must be answered by the guest with the right body: zero failed or
+// lost, and the guest ran every POST exactly once (its CGI logs each id). The number of wake cycles, the latencies,
+// the requests slower than a second and the guest's listen-queue overflows are printed.
 import { describe, expect, test } from "bun:test";
 import type { TestService } from "../harness.ts";
-import { withGuestService } from "./guest.ts";
+import { exec, withGuestService } from "./guest.ts";
 import { silentLogger } from "../../src/core/service/logger.ts";
-import { addIngress, bootSite, freeLoopbackPort, viaIngress, waitForState } from "./ingress-guest.ts";
+import { addIngress, bootSite, countedRequests, freeLoopbackPort, viaIngress, waitForState } from "./ingress-guest.ts";
 
 const HOST = "load.ingress.test";
 const CLIENTS = 20;
@@ -31,13 +32,13 @@ interface Tally {
   latenciesMs: number[];
 }
 
-/** Request `n`: a GET of the page or a POST echoed by the CGI, each checked against what it must answer. */
+/** Request `n`: a GET of the page or a POST echoed by the counting CGI, each checked against what it must answer. */
 async function one(n: number, tally: Tally): Promise<void> {
   const started = performance.now();
   try {
     const post = n % 2 === 1;
     const expected = post ? `request-${n}-${"x".repeat(n % 97)}` : "hello\n";
-    const res = await viaIngress(INGRESS_PORT, HOST, post ? "/cgi-bin/echo" : "/", post ? { method: "POST", body: expected } : {});
+    const res = await viaIngress(INGRESS_PORT, HOST, post ? `/cgi-bin/count?id=${n}` : "/", post ? { method: "POST", body: expected } : {});
     const body = await res.text();
     if (res.status !== 200 || body !== expected) tally.failed.push(`#${n}: ${res.status} ${body.slice(0, 120)}`);
     else tally.ok++;
@@ -57,6 +58,13 @@ function pauses(seed: number): () => number {
 }
 
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+
+/** The guest kernel's count of connections its listen queues dropped (TcpExt ListenOverflows). */
+async function listenOverflows(): Promise<number> {
+  const lines = (await exec(svc, "load", "grep TcpExt: /proc/net/netstat")).stdout.split("\n");
+  const [names, values] = [lines[0]!.split(" "), lines[1]!.split(" ")];
+  return Number(values[names.indexOf("ListenOverflows")]);
+}
 
 describe("ingress under load with auto-standby cycling", () => {
   test("20 clients, 2 000 requests, repeated standby/wake: zero failed or lost, every body correct", async () => {
@@ -94,10 +102,16 @@ describe("ingress under load with auto-standby cycling", () => {
     console.log(
       `load: ${next} requests, ${tally.ok} ok, ${tally.failed.length} failed in ${seconds.toFixed(1)} s; ` +
         `wake cycles ${wakes} (auto-standbys ${standbys}, called off at the last check ${cancelled}); ` +
-        `latency p50 ${quantile(sorted, 0.5).toFixed(1)} ms, p99 ${quantile(sorted, 0.99).toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(0)} ms`,
+        `latency p50 ${quantile(sorted, 0.5).toFixed(1)} ms, p99 ${quantile(sorted, 0.99).toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(0)} ms; ` +
+        `slower than 1 s: ${sorted.filter((ms) => ms > 1000).length}; guest listen overflows: ${await listenOverflows()}`,
     );
     if (warnings.length > 0) console.log(`proxy warnings:\n${warnings.join("\n")}`);
     expect(tally.failed).toEqual([]);
+    // Every POST ran in the guest exactly once: none lost, none sent twice.
+    const ran = await countedRequests(svc, "load");
+    const posts = Array.from({ length: next }, (_, n) => n).filter((n) => n % 2 === 1);
+    expect(posts.filter((n) => ran.get(`POST id=${n}`) !== 1).map((n) => `#${n} ran ${ran.get(`POST id=${n}`) ?? 0} times`)).toEqual([]);
+    expect(ran.size).toBe(posts.length);
     expect(tally.ok).toBe(BURSTS * CLIENTS * PER_CLIENT_PER_BURST + CLIENTS * JITTERED_ROUNDS);
     expect(wakes).toBeGreaterThanOrEqual(BURSTS);
     expect(standbys).toBeGreaterThanOrEqual(BURSTS);

@@ -2,7 +2,7 @@
 // requests wait in a bounded per-instance queue and are answered 503 + Retry-After when it is full or when the
 // wait timeout passes (the restore goes on, for the next request). A request that meets a standby under way
 // queues behind it on the instance lock, then wakes the guest. A Stopped target is started only when the rule
-// says `wake_stopped`.
+// says `wake_stopped`. Requests then reach the guest a bounded number at a time (upstream-limiter.ts).
 import type { CoreContext } from "../service/context.ts";
 import { UnavailableError } from "../errors.ts";
 import { restoreInstance } from "../instances/restore.ts";
@@ -10,6 +10,7 @@ import { startInstance } from "../instances/start.ts";
 import { loadInstance } from "../instances/view.ts";
 import { waitForPort } from "./port-probe.ts";
 import { upstreamOf, type Upstream } from "./upstream.ts";
+import { UpstreamLimiter } from "./upstream-limiter.ts";
 
 export interface WakeConfig {
   /** Requests one instance may hold waiting for its wake; the next is answered 503 at once. */
@@ -18,6 +19,14 @@ export interface WakeConfig {
   waitTimeoutMs: number;
   /** Retry-After of those 503s. */
   retryAfterSeconds: number;
+  /** Requests one guest is sent at once that have not started answering. */
+  upstreamConcurrency: number;
+}
+
+/** Where to send one request, and the slot it holds until its answer starts (or the attempt fails). */
+export interface Admission {
+  upstream: Upstream;
+  answered: () => void;
 }
 
 export interface WakeTarget {
@@ -29,17 +38,43 @@ export interface WakeTarget {
 export class WakeCoordinator {
   private readonly wakes = new Map<string, Promise<void>>();
   private readonly waiting = new Map<string, number>();
+  private readonly limiters = new Map<string, UpstreamLimiter>();
+  /** Each live VMM's upstream per guest port: its forwards and address are fixed while it runs, so a warm request
+   * reads no rows to find them. */
+  private readonly upstreams = new WeakMap<object, Map<number, Upstream>>();
 
   constructor(
     private readonly ctx: CoreContext,
     private readonly config: WakeConfig,
   ) {}
 
+  /** `upstream`, then one of the instance's upstream slots. */
+  async admit(target: WakeTarget): Promise<Admission> {
+    // The wait for a wake is bounded by the wake queue; only a request for a serving guest queues for a slot.
+    await this.upstream(target);
+    const { instanceId } = target;
+    const limiter = this.limiters.get(instanceId) ?? new UpstreamLimiter(this.config.upstreamConcurrency);
+    this.limiters.set(instanceId, limiter);
+    const free = await limiter.acquire();
+    const answered = () => {
+      free();
+      if (limiter.idle && this.limiters.get(instanceId) === limiter) this.limiters.delete(instanceId);
+    };
+    try {
+      // Asked again: the guest may have gone to standby while this request waited for its slot.
+      return { upstream: await this.upstream(target), answered };
+    } catch (err) {
+      answered();
+      throw err;
+    }
+  }
+
   /** Where to send a request for `target` once it serves; waits (bounded) for a wake when it does not yet. */
   async upstream(target: WakeTarget): Promise<Upstream> {
     const { instanceId, port } = target;
     // Fast path: a ready VM that no lifecycle operation (a standby) is touching.
-    if (this.ctx.vms.get(instanceId)?.ready && !this.ctx.locks.busy(instanceId)) return upstreamOf(this.ctx, instanceId, port);
+    const live = this.ctx.vms.get(instanceId);
+    if (live?.ready && !this.ctx.locks.busy(instanceId)) return this.upstreamOfVm(live, instanceId, port);
     const held = this.waiting.get(instanceId) ?? 0;
     if (held >= this.config.queueLimit) {
       this.ctx.metrics.ingressWaitTimeouts.inc({ reason: "queue_full" });
@@ -64,6 +99,14 @@ export class WakeCoordinator {
       if (left === 0) this.waiting.delete(instanceId);
       else this.waiting.set(instanceId, left);
     }
+  }
+
+  private upstreamOfVm(live: object, instanceId: string, port: number): Upstream {
+    let ports = this.upstreams.get(live);
+    if (!ports) this.upstreams.set(live, (ports = new Map()));
+    let to = ports.get(port);
+    if (!to) ports.set(port, (to = upstreamOf(this.ctx, instanceId, port)));
+    return to;
   }
 
   /** Requests waiting for `instanceId` now. */

@@ -13,12 +13,21 @@ import { countsAsActivity } from "../../core/ingress/auto-standby-policy.ts";
 import { upstreamRequestHeaders, withoutHopByHop } from "./forward-headers.ts";
 import { socketBridge, type SocketData } from "./websocket-bridge.ts";
 import { UpstreamSessions } from "./upstream-sessions.ts";
+import { attemptFailure, maySendAgain } from "./retry-policy.ts";
 
-/** A connection refused or reset before any response (the guest went to standby under us): tried again via wake. */
+/** An attempt that failed before any response (the guest went to standby under us, say) is tried again via wake
+ * when retry-policy.ts allows it, this many attempts in all. */
 const UPSTREAM_ATTEMPTS = 3;
 /** Bodies of a known length up to this are read first, so a failed attempt can be sent again; longer or chunked
  * ones stream through (and are not retried). */
 const REPLAYABLE_BODY_MAX = 1024 * 1024;
+
+/** Responses of a known length up to this are read whole and sent on as one buffer: cheaper than passing each
+ * chunk through a stream (the warm overhead), and the request's activity ends as soon as it is read. */
+const BUFFERED_RESPONSE_MAX = 64 * 1024;
+
+/** No answer started within the header timeout, and the request may not be sent again. */
+class UpstreamTimeout extends Error {}
 
 async function replayableBody(req: Request): Promise<ArrayBuffer | ReadableStream<Uint8Array> | null> {
   if (req.body === null) return null;
@@ -74,10 +83,11 @@ export function ingressHandler({ ctx, router, wake, config }: IngressProxyDeps):
         return problem(400, "bad_upgrade", "not a valid WebSocket upgrade");
       }
       const res = await forward(req, url, headers, target);
-      return streamed(res, endRequest);
+      return await relayed(res, endRequest);
     } catch (err) {
       endRequest();
       if (err instanceof DomainError) return domainErrorResponse(err, ctx.paths.root);
+      if (err instanceof UpstreamTimeout) return problem(504, "upstream_timeout", err.message);
       ctx.logger.warn("ingress upstream failed", { instance: instanceId, error: String(err) });
       return problem(502, "upstream_failed", `the guest did not answer: ${err instanceof Error ? err.message : err}`);
     } finally {
@@ -90,8 +100,8 @@ export function ingressHandler({ ctx, router, wake, config }: IngressProxyDeps):
     const body = await replayableBody(req);
     const replayable = !(body instanceof ReadableStream);
     for (let attempt = 1; ; attempt++) {
-      const up = await wake.upstream(target);
-      // A replayable request whose answer does not start in time is sent again (through wake) rather than hang.
+      const { upstream: up, answered } = await wake.admit(target);
+      // A replayable request whose answer does not start in time is sent again (when it may be) rather than hang.
       const patience = replayable ? AbortSignal.timeout(config.upstreamHeaderTimeoutMs) : undefined;
       const signal = patience ? AbortSignal.any([req.signal, patience]) : req.signal;
       try {
@@ -105,8 +115,13 @@ export function ingressHandler({ ctx, router, wake, config }: IngressProxyDeps):
           ...(body instanceof ReadableStream ? { duplex: "half" } : {}),
         } as RequestInit);
       } catch (err) {
-        if (!replayable || attempt >= UPSTREAM_ATTEMPTS || req.signal.aborted) throw err;
-        ctx.logger.warn("ingress upstream attempt failed; trying again", { instance: target.instanceId, attempt, error: String(err) });
+        const failure = attemptFailure(err, patience?.aborted === true);
+        if (!replayable || attempt >= UPSTREAM_ATTEMPTS || req.signal.aborted || !maySendAgain(req.method, failure)) {
+          throw failure === "timeout" ? new UpstreamTimeout(`the guest did not start answering within ${config.upstreamHeaderTimeoutMs} ms`) : err;
+        }
+        ctx.logger.warn("ingress upstream attempt failed; trying again", { instance: target.instanceId, attempt, failure, error: String(err) });
+      } finally {
+        answered();
       }
     }
   }
@@ -123,11 +138,16 @@ function headerAuthPasses(rule: IngressRuleRecord, headers: Headers): boolean {
 }
 
 /** The guest's response with hop-by-hop headers dropped; `done` runs when its body ends or is cancelled. */
-function streamed(res: Response, done: () => void): Response {
+async function relayed(res: Response, done: () => void): Promise<Response> {
   const headers = withoutHopByHop(res.headers);
-  if (!res.body) {
-    done();
-    return new Response(null, { status: res.status, statusText: res.statusText, headers });
+  const length = Number(res.headers.get("content-length") ?? Number.NaN);
+  if (!res.body || length <= BUFFERED_RESPONSE_MAX) {
+    try {
+      const body = res.body ? await res.arrayBuffer() : null;
+      return new Response(body, { status: res.status, statusText: res.statusText, headers });
+    } finally {
+      done();
+    }
   }
   const reader = res.body.getReader();
   const body = new ReadableStream<Uint8Array>({
