@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import { open } from "node:fs/promises";
 import { TAR_END, tarEntryBytes, tarHeader, tarPaddingBytes } from "../../store/archive/tar.ts";
+import { BoundedPipeline } from "../../store/remote/bounded-pipeline.ts";
 import { readHandleChunks, type FileHandle } from "../../store/payload/chunk-hash.ts";
 import { manifestJson, type Manifest } from "../../store/payload/manifest.ts";
 import { MANIFEST_RECORD } from "../../store/payload/layout.ts";
@@ -18,6 +19,8 @@ export type ExportCompression = (typeof EXPORT_COMPRESSIONS)[number];
 
 /** Level of the on-the-fly zstd frames: the fastest, as the stream is produced while the client reads. */
 const EXPORT_ZSTD_LEVEL = 1;
+/** Chunks compressed at once (each holds a 4 MiB chunk and its frame until sent). */
+const FRAMES_AHEAD = 3;
 
 export interface SnapshotArchive {
   body: ReadableStream<Uint8Array>;
@@ -48,10 +51,14 @@ export async function exportSnapshot(ctx: CoreContext, snapshotId: string, compr
         yield* member(file.path, (async function* () { for await (const c of chunks) yield c.bytes; })(), file.size, mtime);
         continue;
       }
+      // Frames are made ahead of the reader, a few at a time off the event loop, and sent in chunk order.
+      const frames = new BoundedPipeline<Uint8Array>(FRAMES_AHEAD);
+      let sent = 0;
+      const send = (ready: Uint8Array[]) => ready.map((frame) => member(compressedChunkName(file.path, sent++), [frame], frame.length, mtime));
       for await (const chunk of chunks) {
-        const frame = await Bun.zstdCompress(chunk.bytes, { level: EXPORT_ZSTD_LEVEL });
-        yield* member(compressedChunkName(file.path, chunk.index), [frame], frame.length, mtime);
+        for (const frame of send(await frames.push(() => Bun.zstdCompress(chunk.bytes, { level: EXPORT_ZSTD_LEVEL })))) yield* frame;
       }
+      for (const frame of send(await frames.drain())) yield* frame;
     }
     yield TAR_END;
   }

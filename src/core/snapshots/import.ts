@@ -9,6 +9,7 @@ import { promisify } from "node:util";
 import { zstdDecompress } from "node:zlib";
 import { commitDir, fsyncDir, removeTree, stageDir, writeFileAtomic } from "../../fs/atomic.ts";
 import { readTar, TarError, type TarEntry } from "../../store/archive/tar.ts";
+import { BoundedPipeline } from "../../store/remote/bounded-pipeline.ts";
 import { sha256Hex, type FileHandle } from "../../store/payload/chunk-hash.ts";
 import { hashPayloadFiles, ManifestError, manifestJson, manifestPath, parseManifest, type Manifest, type ManifestFile } from "../../store/payload/manifest.ts";
 import { MANIFEST_RECORD, SNAPSHOT_GUEST_DIR } from "../../store/payload/layout.ts";
@@ -26,6 +27,8 @@ const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 /** Chunk sizes an importer accepts (one chunk is held in memory while it is checked). */
 const MAX_CHUNK_BYTES = 64 * 1024 * 1024;
 const inflate = promisify(zstdDecompress);
+/** Compressed chunks decompressed at once (each holds a frame and its 4 MiB chunk until written). */
+const FRAMES_AHEAD = 3;
 
 export async function importSnapshot(ctx: CoreContext, archive: AsyncIterable<Uint8Array>): Promise<SnapshotView> {
   const staging = await stageDir(ctx.paths.tmpDir);
@@ -92,25 +95,36 @@ async function receiveFiles(entries: AsyncGenerator<TarEntry>, manifest: Manifes
     }
     return writer;
   };
+  // Frames are decompressed a few at a time off the event loop while the previous chunks are checked and written.
+  const inflating = new BoundedPipeline<{ writer: CheckedFileWriter; chunk: Uint8Array }>(FRAMES_AHEAD);
+  const place = async (ready: { writer: CheckedFileWriter; chunk: Uint8Array }[]) => {
+    for (const { writer, chunk } of ready) {
+      await writer.write(chunk);
+      if (writer.received === writer.file.size) await writer.finish();
+    }
+  };
   try {
     for await (const entry of entries) {
       const chunkMember = COMPRESSED_CHUNK_NAME.exec(entry.path);
       if (chunkMember && !byPath.has(entry.path)) {
         const writer = await writerFor(chunkMember[1]!, true);
         const index = Number(chunkMember[2]);
-        if (index !== writer.chunksWritten) throw new TarError(`${entry.path}: chunk ${index} arrived where chunk ${writer.chunksWritten} was due`);
+        if (index !== writer.framesSeen) throw new TarError(`${entry.path}: chunk ${index} arrived where chunk ${writer.framesSeen} was due`);
+        writer.framesSeen++;
         // A frame never grows much past its chunk; a bigger member is not one.
         if (entry.size > manifest.chunk_bytes + manifest.chunk_bytes / 64 + 1024) throw new TarError(`${entry.path} is larger than a compressed chunk can be`);
         const pieces: Uint8Array[] = [];
         for await (const piece of entry.body) pieces.push(piece.slice());
-        let chunk: Uint8Array;
-        try {
-          chunk = await inflate(Buffer.concat(pieces), { maxOutputLength: manifest.chunk_bytes });
-        } catch (err) {
-          throw new TarError(`${entry.path} is not a zstd frame of one chunk: ${(err as Error).message}`);
-        }
-        await writer.write(chunk);
-        if (writer.received === writer.file.size) await writer.finish();
+        const frame = Buffer.concat(pieces);
+        await place(
+          await inflating.push(async () => {
+            try {
+              return { writer, chunk: await inflate(frame, { maxOutputLength: manifest.chunk_bytes }) };
+            } catch (err) {
+              throw new TarError(`${entry.path} is not a zstd frame of one chunk: ${(err as Error).message}`);
+            }
+          }),
+        );
         continue;
       }
       const writer = await writerFor(entry.path, false);
@@ -118,10 +132,12 @@ async function receiveFiles(entries: AsyncGenerator<TarEntry>, manifest: Manifes
       for await (const piece of entry.body) await writer.write(piece);
       await writer.finish();
     }
+    await place(await inflating.drain());
     for (const file of manifest.files) {
       if (!writers.get(file.path)?.finished) throw new TarError(`archive ends before ${file.path} is complete`);
     }
   } finally {
+    await inflating.drain().catch(() => {}); // nothing still decompressing once this returns
     await Promise.allSettled([...writers.values()].map((w) => w.close()));
   }
 }
@@ -133,6 +149,8 @@ class CheckedFileWriter {
   private readonly whole = new Bun.CryptoHasher("sha256");
   chunksWritten = 0;
   bytesWritten = 0;
+  /** Compressed chunk members accepted so far (their chunks may still be decompressing). */
+  framesSeen = 0;
   finished = false;
   /** All-zero chunks are checked like any other but left as holes: a sparse disk stays sparse. */
   private readonly zeros: Uint8Array;
