@@ -115,7 +115,7 @@ test("a manifest this host cannot restore (a newer format) is refused at the pul
   expect((await b.call("GET", `/snapshots/${id}`)).status).toBe(404);
 });
 
-test("a damaged chunk on the remote: the pull fails naming it, and nothing of the snapshot is visible", async () => {
+test("a damaged or grown chunk on the remote: the pull fails naming it, and nothing of the snapshot is visible", async () => {
   const inst = await fileInstance(a.call, a.dataDir, "damaged", 8 * MiB);
   await changeDisk(a.dataDir, inst, 0, 4096); // chunks no other test pushed
   const snap = await fileSnapshot(a.call, inst, "d1");
@@ -127,12 +127,23 @@ test("a damaged chunk on the remote: the pull fails naming it, and nothing of th
   bytes[1000] = bytes[1000]! ^ 0xff;
   writeFileSync(stored, bytes);
 
-  const pulled = await pull(b, snap);
-  expect(pulled.state).toBe("error");
-  expect(pulled.error).toContain(chunk);
-  expect((await b.call("GET", `/snapshots/${snap}`)).status).toBe(404);
-  expect(readdirSync(join(b.dataDir, "snapshots"))).not.toContain(snap);
-  expect(readdirSync(join(b.dataDir, "tmp")).filter((name) => !name.startsWith("discard-"))).toEqual([]);
+  const refused = async (named: string) => {
+    const pulled = await pull(b, snap);
+    expect(pulled.state).toBe("error");
+    expect(pulled.error).toContain(named);
+    expect((await b.call("GET", `/snapshots/${snap}`)).status).toBe(404);
+    expect(readdirSync(join(b.dataDir, "snapshots"))).not.toContain(snap);
+    expect(readdirSync(join(b.dataDir, "tmp")).filter((name) => !name.startsWith("discard-"))).toEqual([]);
+  };
+  await refused(chunk);
+
+  // Mended, but another chunk grown past its length: also refused (never read past one byte too many).
+  bytes[1000] = bytes[1000]! ^ 0xff;
+  writeFileSync(stored, bytes);
+  const next = manifest.files.find((f: any) => f.path === "guest/disk.raw").chunks[1];
+  const grown = findObject(s3.dir, `chunks/${next}`);
+  writeFileSync(grown, Buffer.concat([readFileSync(grown), Buffer.alloc(64 * 1024, 1)]));
+  await refused(next);
 });
 
 test("a push cut by SIGKILL runs again at start-up, sends only what is missing, and completes", async () => {

@@ -5,10 +5,12 @@
 // nothing visible: the staging dir goes (or start-up clears it with tmp/).
 import { join } from "node:path";
 import { commitDir, discardTree, removeTree, stageDir } from "../../fs/atomic.ts";
+import { CHUNK_BYTES } from "../../store/payload/chunk-hash.ts";
 import { parseManifest, type Manifest } from "../../store/payload/manifest.ts";
 import { assembleFile } from "../../store/remote/assemble-file.ts";
 import type { RemoteStore } from "../../store/remote/remote-store.ts";
 import type { CoreContext } from "../service/context.ts";
+import { ensureFreeSpace } from "../service/disk-space.ts";
 import { indexSnapshot } from "../service/payload-reindex.ts";
 import { conflict, invalidState, notFound } from "../errors.ts";
 import { assertCompatible } from "./compatibility.ts";
@@ -27,6 +29,8 @@ export async function remoteManifest(ctx: CoreContext, remote: RemoteStore, snap
   await assertCompatible(ctx, parsed, `snapshot ${snapshotId} cannot be restored on this host`);
   const { manifest } = parsed as Extract<typeof parsed, { kind: "current" }>;
   if (manifest.snapshot.id !== snapshotId) throw invalidState(`the remote's manifest for ${snapshotId} names snapshot ${manifest.snapshot.id}`);
+  // Remote chunks are always pushed at this size; another would be a manifest not written by a push.
+  if (manifest.chunk_bytes !== CHUNK_BYTES) throw invalidState(`the remote's manifest for ${snapshotId} has ${manifest.chunk_bytes}-byte chunks, pushes use ${CHUNK_BYTES}`);
   return manifest;
 }
 
@@ -39,14 +43,16 @@ export async function pullSnapshot(ctx: CoreContext, snapshotId: string, remote:
   // 1. The manifest: a snapshot is on the remote only once its manifest is.
   const manifest = await remoteManifest(ctx, remote, snapshotId);
   assertSnapshotAbsent(ctx, snapshotId);
-  report.start(totals(manifest));
+  const total = totals(manifest);
+  await ensureFreeSpace(ctx, total.bytes, `pull of snapshot ${snapshotId}`);
+  report.start(total);
   const staging = await stageDir(ctx.paths.tmpDir);
   try {
     // 2. Every file from its chunks, verified chunk by chunk and as a whole.
     for (const file of manifest.files) {
       await assembleFile(join(staging, file.path), file, {
         chunkBytes: manifest.chunk_bytes,
-        fetchChunk: (sha256) => remote.getChunk(sha256),
+        fetchChunk: (sha256, length) => remote.getChunk(sha256, length),
         onChunk: ({ bytes, fetched }) => report.chunks(1, bytes, fetched ? bytes : 0),
         signal,
       });

@@ -32,7 +32,8 @@ const PAYLOAD_FILE_MODE = 0o600;
 
 export interface AssembleOptions {
   chunkBytes: number;
-  fetchChunk: (sha256: string) => Promise<Uint8Array>;
+  /** The stored bytes of a chunk expected to hold `length` bytes (a remote may return other bytes, or more). */
+  fetchChunk: (sha256: string, length: number) => Promise<Uint8Array>;
   onChunk: (outcome: ChunkOutcome) => void;
   signal?: AbortSignal;
 }
@@ -73,7 +74,7 @@ export async function assembleFile(target: string, file: ChunkedFile, options: A
 }
 
 async function fetchVerified(sha256: string, length: number, path: string, index: number, options: AssembleOptions): Promise<Uint8Array> {
-  const bytes = await options.fetchChunk(sha256);
+  const bytes = await options.fetchChunk(sha256, length);
   const got = sha256Hex(bytes);
   if (got !== sha256 || bytes.length !== length) {
     throw new ChunkMismatchError(`chunk ${index} of ${path} (${sha256}) is damaged on the remote: ${bytes.length} bytes hashing to ${got}`);

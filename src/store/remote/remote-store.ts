@@ -18,7 +18,9 @@ export interface RemoteTarget {
 }
 
 /** One request (a 4 MiB chunk at worst) that takes longer is a failure: the job can be run again. */
-export const REMOTE_REQUEST_TIMEOUT_MS = 120_000;
+const REMOTE_REQUEST_TIMEOUT_MS = 120_000;
+/** A manifest lists files and chunk hashes: one past this size is not one of ours (a 1 TiB payload needs ~17 MiB). */
+const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
 const LIST_PAGE_KEYS = 1000;
 /** A listing longer than this many pages (10 M chunks, 40 TiB) is not a bucket we manage. */
 const MAX_LIST_PAGES = 10_000;
@@ -61,9 +63,12 @@ export class RemoteStore {
     await timed(`PUT chunk ${sha256}`, this.client.write(this.chunkKey(sha256), bytes));
   }
 
-  /** A chunk's bytes as stored; the caller checks them against the hash it asked for. */
-  getChunk(sha256: string): Promise<Uint8Array> {
-    return timed(`GET chunk ${sha256}`, this.client.file(this.chunkKey(sha256)).bytes());
+  /**
+   * A chunk's bytes as stored, at most `length` + 1 of them (a ranged GET: a remote cannot make us hold more than
+   * a chunk); the caller checks them against the length and hash it expects.
+   */
+  getChunk(sha256: string, length: number): Promise<Uint8Array> {
+    return timed(`GET chunk ${sha256}`, this.client.file(this.chunkKey(sha256)).slice(0, length + 1).bytes());
   }
 
   async putManifest(snapshotId: string, manifest: unknown): Promise<void> {
@@ -73,11 +78,18 @@ export class RemoteStore {
 
   /** The manifest's JSON, or undefined when the remote has no (whole) snapshot of that id. */
   async getManifest(snapshotId: string): Promise<unknown> {
+    let text: string;
     try {
-      return await timed(`GET manifest of ${snapshotId}`, this.client.file(this.manifestKey(snapshotId)).json());
+      text = await timed(`GET manifest of ${snapshotId}`, this.client.file(this.manifestKey(snapshotId)).slice(0, MAX_MANIFEST_BYTES + 1).text());
     } catch (err) {
       if ((err as { code?: string }).code === "NoSuchKey") return undefined;
       throw err;
+    }
+    if (text.length > MAX_MANIFEST_BYTES) throw new Error(`the manifest of ${snapshotId} is larger than ${MAX_MANIFEST_BYTES} bytes`);
+    try {
+      return JSON.parse(text);
+    } catch (err) {
+      throw new Error(`the manifest of ${snapshotId} is not JSON: ${(err as Error).message}`);
     }
   }
 
