@@ -1,7 +1,7 @@
 // What start-up decides for each VMM process naming a control socket in the data dir, with a stub driver and
 // stand-in processes (no hypervisor): every one is adopted or ended, and no instance is left in a transitional state.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Hypervisor, RunningVm, SavedVm, StoredVm, VmState } from "../../hv/hypervisor.ts";
 import { writeLaunchRecord, writeSavedVm } from "../../store/payload/vm-record.ts";
@@ -101,7 +101,12 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const p of spawned) p.kill("SIGKILL");
-  await svc.close();
+  try {
+    await svc.close();
+  } finally {
+    // The second service was handed the first one's data dir, so its close leaves the dir in place.
+    rmSync(svc.dataDir, { recursive: true, force: true });
+  }
 });
 
 const view = async (name: string) => (await svc.call("GET", `/instances/${name}`)).body;
