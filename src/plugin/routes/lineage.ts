@@ -16,6 +16,7 @@ const description =
   "lists where the root came from. A source that no longer exists is a `Deleted` node (its descendants keep their data). " +
   `Bounded by \`max_depth\`; paged by \`limit\` with the \`${NEXT_CURSOR_HEADER}\` header.`;
 
+const responses = { 200: jsonResponse(LineageSchema, "The lineage", lineageExample), ...errors(400, 404) };
 const ofInstance = createRoute({
   method: "get",
   path: "/instances/{id}/lineage",
@@ -23,7 +24,7 @@ const ofInstance = createRoute({
   summary: "Lineage of an instance",
   description,
   request: { params: IdParamSchema, query: LineageQuerySchema },
-  responses: { 200: jsonResponse(LineageSchema, "The lineage", lineageExample), ...errors(400, 404) },
+  responses,
 });
 const ofSnapshot = createRoute({
   method: "get",
@@ -32,7 +33,7 @@ const ofSnapshot = createRoute({
   summary: "Lineage of a snapshot",
   description,
   request: { params: SnapshotParamSchema, query: LineageQuerySchema },
-  responses: { 200: jsonResponse(LineageSchema, "The lineage", lineageExample), ...errors(400, 404) },
+  responses,
 });
 
 function nodeToWire(n: LineageNode): z.infer<typeof LineageSchema>["nodes"][number] {
@@ -52,7 +53,11 @@ function nodeToWire(n: LineageNode): z.infer<typeof LineageSchema>["nodes"][numb
   };
 }
 
-const toWire = (l: Lineage) => ({ ancestors: l.ancestors.map(nodeToWire), nodes: l.nodes.map(nodeToWire) });
+/** The wire body; the cursor of the next page, if any, goes in its header. */
+function toWire(c: { header(name: string, value: string): void }, l: Lineage): z.infer<typeof LineageSchema> {
+  if (l.next) c.header(NEXT_CURSOR_HEADER, l.next);
+  return { ancestors: l.ancestors.map(nodeToWire), nodes: l.nodes.map(nodeToWire) };
+}
 
 /** The cursor is the id of the last node of the previous page (ids are opaque already). */
 function query(q: z.infer<typeof LineageQuerySchema>) {
@@ -61,14 +66,8 @@ function query(q: z.infer<typeof LineageQuerySchema>) {
 
 export function lineageRoutes(ctx: CoreContext) {
   return routeApp()
-    .openapi(ofInstance, async (c) => {
-      const l = await instanceLineage(ctx, c.req.valid("param").id, query(c.req.valid("query")));
-      if (l.next) c.header(NEXT_CURSOR_HEADER, l.next);
-      return c.json(toWire(l), 200);
-    })
-    .openapi(ofSnapshot, async (c) => {
-      const l = await snapshotLineage(ctx, c.req.valid("param").snapshotId, query(c.req.valid("query")));
-      if (l.next) c.header(NEXT_CURSOR_HEADER, l.next);
-      return c.json(toWire(l), 200);
-    });
+    .openapi(ofInstance, async (c) => c.json(toWire(c, await instanceLineage(ctx, c.req.valid("param").id, query(c.req.valid("query")))), 200))
+    .openapi(ofSnapshot, async (c) =>
+      c.json(toWire(c, await snapshotLineage(ctx, c.req.valid("param").snapshotId, query(c.req.valid("query")))), 200),
+    );
 }
