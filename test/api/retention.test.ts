@@ -208,3 +208,24 @@ describe("every new field's limits and types are a 400 naming the field", () => 
     expect((await svc.call("PATCH", `/snapshots/${snap}`, { pinned: true, name: "x" })).body.message).toContain('"name"');
   });
 });
+
+test("the OpenAPI document describes every new field and route", async () => {
+  const doc = (await svc.call("GET", "/openapi.json")).body;
+  const schemas = doc.components.schemas;
+  const described = (props: Record<string, { description?: string }>, names: string[]) =>
+    names.filter((n) => !props[n]?.description);
+  const set = schemas.SetSnapshotScheduleRequest.properties;
+  expect(described(set, ["interval", "cron", "timezone"])).toEqual([]);
+  const keep = ["max_count", "max_age", "keep_last", "keep_hourly", "keep_daily", "keep_weekly", "keep_monthly", "keep_yearly", "keep_within"];
+  expect(described(set.retention.properties, keep)).toEqual([]);
+  expect(described(schemas.SnapshotSchedule.properties, ["cron", "timezone", "retention_preview"])).toEqual([]);
+  expect(described(schemas.SnapshotSchedule.properties.retention.properties, keep)).toEqual([]);
+  expect(described(schemas.Snapshot.properties, ["origin", "schedule_id", "pinned"])).toEqual([]);
+  expect(described(schemas.CreateSnapshotRequest.properties, ["pinned"])).toEqual([]);
+  expect(described(schemas.PatchSnapshotRequest.properties, ["pinned"])).toEqual([]);
+  expect(described(schemas.LineageNode.properties, ["state", "ref_count", "memory", "disk_bytes", "source_deleted", "depth", "children_cut"])).toEqual([]);
+  expect(Object.keys(doc.paths["/instances/{id}/snapshot-schedule/preview"])).toEqual(["post"]);
+  expect(doc.paths["/snapshots/{snapshotId}"].patch).toBeDefined();
+  expect(doc.paths["/instances/{id}/lineage"].get.parameters.map((p: { name: string }) => p.name).sort()).toEqual(["cursor", "id", "limit", "max_depth"]);
+  expect(doc.paths["/snapshots/{snapshotId}/lineage"].get).toBeDefined();
+});

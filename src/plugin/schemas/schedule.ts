@@ -17,21 +17,23 @@ const count = (what: string) =>
     .optional()
     .openapi({ description: `${what} (0 or absent: this rule keeps nothing)` });
 
+const retentionFields = {
+  max_count: count("at most this many, newest first (with max_age: both must hold)"),
+  max_age: GoDurationSchema.optional().openapi({ description: "none older than this (a Go duration, relative to now)" }),
+  keep_last: count("restic --keep-last: the n newest"),
+  keep_hourly: count("restic --keep-hourly: the newest of each of the last n hours that have snapshots"),
+  keep_daily: count("restic --keep-daily: the newest of each of the last n days that have snapshots"),
+  keep_weekly: count("restic --keep-weekly: the newest of each of the last n ISO weeks (Monday to Sunday) that have snapshots"),
+  keep_monthly: count("restic --keep-monthly: the newest of each of the last n months that have snapshots"),
+  keep_yearly: count("restic --keep-yearly: the newest of each of the last n years that have snapshots"),
+  keep_within: GoDurationSchema.optional().openapi({
+    description: "restic --keep-within: every snapshot within this Go duration of the newest one",
+    example: "48h",
+  }),
+};
+
 const RetentionSchema = z
-  .object({
-    max_count: count("at most this many, newest first (with max_age: both must hold)"),
-    max_age: GoDurationSchema.optional().openapi({ description: "none older than this (a Go duration, relative to now)" }),
-    keep_last: count("restic --keep-last: the n newest"),
-    keep_hourly: count("restic --keep-hourly: the newest of each of the last n hours that have snapshots"),
-    keep_daily: count("restic --keep-daily: the newest of each of the last n days that have snapshots"),
-    keep_weekly: count("restic --keep-weekly: the newest of each of the last n ISO weeks (Monday to Sunday) that have snapshots"),
-    keep_monthly: count("restic --keep-monthly: the newest of each of the last n months that have snapshots"),
-    keep_yearly: count("restic --keep-yearly: the newest of each of the last n years that have snapshots"),
-    keep_within: GoDurationSchema.optional().openapi({
-      description: "restic --keep-within: every snapshot within this Go duration of the newest one",
-      example: "48h",
-    }),
-  })
+  .object(retentionFields)
   .strict()
   .refine((r) => Object.values(r).some((v) => v !== undefined), "retention must include max_count or max_age or a keep_* rule")
   .openapi({
@@ -86,21 +88,11 @@ export const ScheduleSchema = z
   .object({
     instance_id: z.string(),
     interval: z.string().nullable().openapi({ example: "24h0m0s", description: "null for a cron schedule" }),
-    cron: z.string().nullable(),
-    timezone: z.string().nullable().openapi({ description: "null: UTC" }),
+    cron: z.string().nullable().openapi({ description: "the cron expression; null for an interval schedule" }),
+    timezone: z.string().nullable().openapi({ description: "IANA zone of the cron expression and the retention periods; null: UTC" }),
     name_prefix: z.string().nullable(),
     metadata: z.record(z.string(), z.string()),
-    retention: z.object({
-      max_count: z.number().int(),
-      max_age: z.string().optional(),
-      keep_last: z.number().int().optional(),
-      keep_hourly: z.number().int().optional(),
-      keep_daily: z.number().int().optional(),
-      keep_weekly: z.number().int().optional(),
-      keep_monthly: z.number().int().optional(),
-      keep_yearly: z.number().int().optional(),
-      keep_within: z.string().optional(),
-    }),
+    retention: z.object({ ...retentionFields, max_count: z.number().int().openapi({ description: "0 when not set" }) }),
     retention_preview: RetentionCountsSchema,
     next_run_at: z.string().datetime(),
     last_run_at: z.string().datetime().nullable(),
