@@ -78,3 +78,33 @@ test("a lost database is rebuilt from the payload dirs; unreadable ones are quar
     await again.sv.stop();
   }
 });
+
+test("a rebuilt compressed snapshot reports the level its record asked for, not the codec's default", async () => {
+  const own = await startService();
+  try {
+    await registerFakeImage(own);
+    const created = await own.call("POST", "/instances", { name: "packed", image: "fake", size: "256MB", overlay_size: "64MB" });
+    const standby = join(own.dataDir, "guests", created.body.id, "standby");
+    mkdirSync(standby);
+    writeFileSync(join(standby, "memory"), "guest memory ".repeat(4096));
+    const compression = { enabled: true, algorithm: "zstd", level: 7 };
+    const snap = await own.call("POST", "/instances/packed/snapshots", { kind: "Standby", compression });
+    expect(snap.status, JSON.stringify(snap.body)).toBe(201);
+    let state = snap.body.compression_state;
+    for (let i = 0; state === "compressing" && i < 600; i++) {
+      await Bun.sleep(50);
+      state = (await own.call("GET", `/snapshots/${snap.body.id}`)).body.compression_state;
+    }
+    expect(state).toBe("compressed");
+    await own.sv.stop();
+    for (const file of readdirSync(own.dataDir).filter((f) => f.startsWith("snapvisor.db"))) rmSync(join(own.dataDir, file));
+    const rebuilt = await startService({ dataDir: own.dataDir });
+    try {
+      expect((await rebuilt.call("GET", `/snapshots/${snap.body.id}`)).body).toMatchObject({ compression_state: "compressed", compression });
+    } finally {
+      await rebuilt.sv.stop();
+    }
+  } finally {
+    await own.close();
+  }
+});

@@ -16,6 +16,7 @@ import { readSavedVm } from "../../store/payload/vm-record.ts";
 import { readImageRecord } from "../../store/payload/image-record.ts";
 import { isSafeId, isSafeName, type QuarantineKind } from "../../store/paths.ts";
 import type { NewSnapshotRow } from "../../store/snapshots-repo.ts";
+import type { EnabledCompression } from "../../store/schema.ts";
 import { storedMetadataOf } from "../snapshots/create.ts";
 import type { CoreContext } from "./context.ts";
 import { isHypervisorType } from "./hypervisor-lookup.ts";
@@ -96,13 +97,19 @@ export async function indexSnapshot(ctx: CoreContext, id: string): Promise<void>
     ...fields,
     storedMetadata: storedMetadataOf({ ...instance, hypervisorVersion: record.sourceHypervisorVersion }),
     ...(await payloadSizes(guest)),
-    ...(await compressionOf(ctx, guest, record.kind === "Standby" ? instance.hypervisor : undefined)),
+    ...(await compressionOf(ctx, guest, record.kind === "Standby" ? instance.hypervisor : undefined, record.compression)),
     rowState: "ready",
   });
 }
 
-/** What the stored memory's form says about compression (the level it was written with is not recorded: the codec's default). */
-async function compressionOf(ctx: CoreContext, guest: string, hypervisor: string | undefined): Promise<Pick<NewSnapshotRow, "compressionState" | "compression" | "compressionError" | "compressedSizeBytes" | "uncompressedSizeBytes">> {
+/** What the stored memory's form says about compression, at the level the snapshot record asked for (older records
+ * say none: the codec's default). */
+async function compressionOf(
+  ctx: CoreContext,
+  guest: string,
+  hypervisor: string | undefined,
+  asked: EnabledCompression | null | undefined,
+): Promise<Pick<NewSnapshotRow, "compressionState" | "compression" | "compressionError" | "compressedSizeBytes" | "uncompressedSizeBytes">> {
   const none = { compressionState: "none", compression: null, compressionError: null, compressedSizeBytes: null, uncompressedSizeBytes: null } as const;
   const standby = standbyPath(guest);
   if (hypervisor === undefined || !existsSync(standby)) return none;
@@ -112,5 +119,6 @@ async function compressionOf(ctx: CoreContext, guest: string, hypervisor: string
   const form = memoryFile === undefined ? undefined : storedMemoryForm(standby, memoryFile);
   if (form?.kind !== "compressed") return none;
   const compressed = (await stat(compressedPath(join(standby, memoryFile!), form.codec))).size;
-  return { ...none, compressionState: "compressed", compression: { enabled: true, algorithm: form.codec, level: CODECS[form.codec].levels.default }, compressedSizeBytes: compressed };
+  const level = asked?.algorithm === form.codec ? asked.level : CODECS[form.codec].levels.default;
+  return { ...none, compressionState: "compressed", compression: { enabled: true, algorithm: form.codec, level }, compressedSizeBytes: compressed };
 }

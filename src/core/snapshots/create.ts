@@ -80,6 +80,7 @@ export async function createSnapshot(ctx: CoreContext, ref: string, input: Creat
         sourceInstanceName: row.name,
         sourceHypervisor: row.hypervisor,
         sourceHypervisorVersion: row.hypervisorVersion,
+        compression: policy ?? null,
         createdAt: ctx.clock(),
       };
       // With guest/vm.json, the record rebuilds the row if the index is lost.

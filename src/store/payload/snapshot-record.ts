@@ -2,6 +2,7 @@
 // copied instance record does not (its own name, kind, tags, source). With guest/vm.json it rebuilds the row.
 import { join } from "node:path";
 import { z } from "zod";
+import { CODEC_NAMES } from "../codecs/codec-table.ts";
 import { SNAPSHOT_KINDS } from "../schema.ts";
 import { SNAPSHOT_RECORD } from "./layout.ts";
 import { formatVersionOf, readRecord, writeRecord } from "./record-file.ts";
@@ -17,6 +18,9 @@ const SnapshotRecordFile = z
     sourceInstanceName: z.string(),
     sourceHypervisor: z.string(),
     sourceHypervisorVersion: z.string().nullable(),
+    /** The compression asked for at capture, null for none (absent in older records): the codec alone does not
+     * say what level its file was written with, so a rebuilt index reads it here. */
+    compression: z.object({ enabled: z.literal(true), algorithm: z.enum(CODEC_NAMES), level: z.number().int() }).nullable().optional(),
     createdAt: z.iso.datetime(),
   })
   .transform(({ format_version, createdAt, ...rest }) => ({ ...rest, formatVersion: formatVersionOf(format_version), createdAt: new Date(createdAt) }));
