@@ -11,6 +11,7 @@ import { parseArgs } from "node:util";
 import { writeSyntheticMemory } from "../../src/store/codecs/synthetic-memory.ts";
 import { buildManifest } from "../../src/store/payload/manifest.ts";
 import { benchService, type BenchService } from "./bench-service.ts";
+import { printRemoteTable } from "./remote.ts";
 import { printTable } from "./report.ts";
 
 const MIB = 1 << 20;
@@ -66,6 +67,7 @@ try {
       row("import zstd (verified)", t.importZstd, t.unzstdTar, "zstd -d | tar -xf"),
     ],
   );
+  await printRemoteTable(sizeMiB); // push/pull to a local S3 server, same payload size, same run
 } finally {
   await Promise.all([a?.close(), b?.close()]);
   rmSync(scratch, { recursive: true, force: true });

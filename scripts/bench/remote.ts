@@ -2,8 +2,8 @@
 // holds `SIZE_MIB` of VM-like data (store/codecs/synthetic-memory.ts) pushed cold (every chunk new), pushed again
 // after a light change (only changed chunks go up), and pulled by a second service with its own data dir. Pushes
 // are timed once the snapshot's manifest is hashed (its own row). The baseline, in the same run, is the bare S3
-// client moving the same file as 4 MiB objects (no hashing, no job, no staging): our overhead over the transport. Rows come from remoteRows() so the portability
-// benchmark can print them with its own.
+// client moving the same file as 4 MiB objects (no hashing, no job, no staging): our overhead over the transport.
+// scripts/bench/portable.ts prints this table too, after its export/import one.
 //   bun scripts/bench/remote.ts [SIZE_MIB=512]
 import { mkdirSync, truncateSync, writeFileSync } from "node:fs";
 import { open, rm } from "node:fs/promises";
@@ -18,7 +18,7 @@ import { printTable } from "./report.ts";
 
 const MiB = 1024 * 1024;
 
-export async function remoteRows(sizeMib: number): Promise<string[][]> {
+async function remoteRows(sizeMib: number): Promise<string[][]> {
   const s3 = await startLocalS3();
   const remotes = { bench: s3.remote("bench") };
   const a = await benchService({ remotes });
@@ -64,7 +64,7 @@ export async function remoteRows(sizeMib: number): Promise<string[][]> {
   }
 }
 
-export const REMOTE_HEADER = ["operation", "seconds", "MiB/s of payload", "MiB moved", "moved / total", "time vs bare"];
+const REMOTE_HEADER = ["operation", "seconds", "MiB/s of payload", "MiB moved", "moved / total", "time vs bare"];
 
 /** Waits for the snapshot's manifest (hashed by a background job after each snapshot); how long that took. */
 async function manifestReady(svc: BenchService, snapshotId: string): Promise<number> {
@@ -122,7 +122,9 @@ async function registerPlaceholderImage(svc: BenchService): Promise<void> {
   await svc.call("POST", "/images", { name: "fake", kernel: join(sources, "kernel"), rootfs: join(sources, "rootfs") });
 }
 
-if (import.meta.main) {
-  const sizeMib = Number(process.argv[2] ?? 512);
+/** The table, as this script and scripts/bench/portable.ts (one run with export/import) print it. */
+export async function printRemoteTable(sizeMib: number): Promise<void> {
   printTable(`Snapshot push/pull to a local S3 server (s3rver, 127.0.0.1), ${sizeMib} MiB of VM-like disk`, REMOTE_HEADER, await remoteRows(sizeMib));
 }
+
+if (import.meta.main) await printRemoteTable(Number(process.argv[2] ?? 512));
