@@ -40,9 +40,11 @@ export function assertSnapshotAbsent(ctx: CoreContext, snapshotId: string): void
 }
 
 export async function pullSnapshot(ctx: CoreContext, snapshotId: string, remote: RemoteStore, report: TransferReporter, signal: AbortSignal): Promise<void> {
+  // 0. The request checked the snapshot was absent: here now, it is this job's own commit from before a restart
+  //    (start-up indexed the dir the row had not yet followed).
+  if (ctx.snapshots.get(snapshotId)) return;
   // 1. The manifest: a snapshot is on the remote only once its manifest is.
   const manifest = await remoteManifest(ctx, remote, snapshotId);
-  assertSnapshotAbsent(ctx, snapshotId);
   const total = totals(manifest);
   await ensureFreeSpace(ctx, total.bytes, `pull of snapshot ${snapshotId}`);
   report.start(total);
