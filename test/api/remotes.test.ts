@@ -3,7 +3,7 @@
 // rebuilds the same bytes under the same id; a manifest this host cannot restore is refused with typed reasons; a
 // second push of a lightly changed snapshot sends only the changed chunks; a damaged chunk on the remote refuses
 // the pull and leaves nothing visible; a push cut by SIGKILL runs again at start-up and completes, sending only
-// what was missing.
+// what was missing; a pull cut by SIGKILL starts over at start-up and completes.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -166,6 +166,35 @@ test("a push cut by SIGKILL runs again at start-up, sends only what is missing, 
       expect(job.bytes_transferred).toBeLessThan(job.bytes_total);
       console.log(`resumed push: ${job.bytes_transferred} of ${job.bytes_total} bytes uploaded after the restart`);
       expect(await manifestOnRemote(snapshotId, "crash")).toBeDefined();
+    } finally {
+      await svc.close();
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test("a pull cut by SIGKILL runs again at start-up and completes; nothing half-pulled was ever visible", async () => {
+  const inst = await fileInstance(a.call, a.dataDir, "pulled-twice", 32 * MiB);
+  const snap = await fileSnapshot(a.call, inst, "p1");
+  expect((await push(a, snap)).state).toBe("done");
+  const dataDir = mkdtempSync(join(tmpdir(), "sv-pullkill-"));
+  try {
+    const child = Bun.spawn([process.execPath, join(REPO, "test/fixtures/pull-and-die.ts"), dataDir, JSON.stringify(s3.remote("fleet")), snap], {
+      stdout: "pipe",
+      stderr: "inherit",
+    });
+    const transferId = (await new Response(child.stdout).text()).trim();
+    expect(await child.exited).not.toBe(0);
+    expect(readdirSync(join(dataDir, "snapshots"))).toEqual([]); // the chunks so far were in tmp/ only
+
+    const svc = await startService({ dataDir, remotes: { local: s3.remote("fleet") } });
+    try {
+      const job = await settled(svc, transferId);
+      expect(job).toMatchObject({ kind: "pull", state: "done", error: null });
+      expect(job.chunks_done).toBe(job.chunks_total);
+      expect(sha(join(dataDir, "snapshots", snap, "guest", "disk.raw"))).toBe(sha(diskOf(a, snap)));
+      expect((await svc.call("GET", `/snapshots/${snap}`)).body).toMatchObject({ id: snap, name: "p1" });
     } finally {
       await svc.close();
     }
