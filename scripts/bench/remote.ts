@@ -5,13 +5,11 @@
 // client moving the same file as 4 MiB objects (no hashing, no job, no staging): our overhead over the transport.
 // scripts/bench/portable.ts prints this table too, after its export/import one.
 //   bun scripts/bench/remote.ts [SIZE_MIB=512]
-import { mkdirSync, truncateSync, writeFileSync } from "node:fs";
 import { open, rm } from "node:fs/promises";
-import { join } from "node:path";
 import { S3Client } from "bun";
 import { CHUNK_BYTES, readChunks } from "../../src/store/payload/chunk-hash.ts";
 import { BoundedPipeline } from "../../src/store/remote/bounded-pipeline.ts";
-import { changeDisk, diskPath, fileInstance, fileSnapshot } from "../../test/fixtures/file-snapshot.ts";
+import { changeDisk, diskPath, fileInstance, fileSnapshot, registerPlaceholderImage } from "../../test/fixtures/file-snapshot.ts";
 import { startLocalS3, S3RVER_KEYS } from "../../test/s3-server.ts";
 import { benchService, type BenchService } from "./bench-service.ts";
 import { printTable } from "./report.ts";
@@ -24,18 +22,18 @@ async function remoteRows(sizeMib: number): Promise<string[][]> {
   const a = await benchService({ remotes });
   const b = await benchService({ remotes });
   try {
-    await registerPlaceholderImage(a);
-    await registerPlaceholderImage(b); // the same image on both: the pull checks it is there
-    const call = async (method: string, path: string, body?: unknown) => ({ status: 201, body: await a.call(method, path, body) });
-    const instance = await fileInstance(call, a.dataDir, "bench", sizeMib * MiB);
+    const call = (svc: BenchService) => async (method: string, path: string, body?: unknown) => ({ status: 201, body: await svc.call(method, path, body) });
+    await registerPlaceholderImage(call(a), a.dataDir);
+    await registerPlaceholderImage(call(b), b.dataDir); // the same image on both: the pull checks it is there
+    const instance = await fileInstance(call(a), a.dataDir, "bench", sizeMib * MiB);
     const bytes = sizeMib * MiB;
 
     const bare = await bareClient(s3.endpoint, s3.bucket, diskPath(a.dataDir, instance));
-    const first = await fileSnapshot(call, instance, "cold");
+    const first = await fileSnapshot(call(a), instance, "cold");
     const hashMs = await manifestReady(a, first);
     const cold = await transfer(a, "POST", `/snapshots/${first}/push?remote=bench`);
     await changeDisk(a.dataDir, instance, 7 * MiB, 4096);
-    const second = await fileSnapshot(call, instance, "warm");
+    const second = await fileSnapshot(call(a), instance, "warm");
     await manifestReady(a, second);
     const warm = await transfer(a, "POST", `/snapshots/${second}/push?remote=bench`);
     const pulled = await transfer(b, "POST", "/snapshots/pull", { remote: "bench", snapshot_id: first });
@@ -111,15 +109,6 @@ async function bareClient(endpoint: string, bucket: string, path: string): Promi
     await rm(`${path}.bare-copy`, { force: true });
   }
   return { putMs, getMs: performance.now() - read };
-}
-
-async function registerPlaceholderImage(svc: BenchService): Promise<void> {
-  const sources = join(svc.dataDir, "image-sources");
-  mkdirSync(sources, { recursive: true });
-  writeFileSync(join(sources, "kernel"), "not a kernel");
-  writeFileSync(join(sources, "rootfs"), "");
-  truncateSync(join(sources, "rootfs"), 8 * MiB);
-  await svc.call("POST", "/images", { name: "fake", kernel: join(sources, "kernel"), rootfs: join(sources, "rootfs") });
 }
 
 /** The table, as this script and scripts/bench/portable.ts (one run with export/import) print it. */

@@ -16,8 +16,10 @@ beforeAll(async () => {
   s3 = await startLocalS3();
 });
 afterAll(async () => {
-  await b?.close();
-  expect(vmmProcesses(b.dataDir)).toEqual([]);
+  if (b) {
+    await b.close();
+    expect(vmmProcesses(b.dataDir)).toEqual([]);
+  }
   await s3?.stop();
 });
 
