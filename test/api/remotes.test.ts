@@ -60,7 +60,7 @@ test("GET /remotes names each remote and where it is, never its credentials", as
   expect(JSON.stringify(res.body)).not.toContain("S3RVER");
 });
 
-test("bad requests name their field: an unknown remote, a snapshot id that cannot be one, one the remote lacks", async () => {
+test("bad requests name their field: an unknown remote, a snapshot id that cannot be one, one the remote lacks; a remote down is 502", async () => {
   const inst = await fileInstance(a.call, a.dataDir, "refusals", MiB);
   const snap = await fileSnapshot(a.call, inst, "r1");
   const unknown = await a.call("POST", `/snapshots/${snap}/push?remote=elsewhere`);
@@ -72,6 +72,16 @@ test("bad requests name their field: an unknown remote, a snapshot id that canno
   expect(bad.body.message).toContain("snapshot_id");
   expect((await b.call("POST", "/snapshots/pull", { remote: "local", snapshot_id: "nosuchsnapshot" })).status).toBe(404);
   expect((await a.call("POST", "/snapshots/nosuchsnapshot/push?remote=local")).status).toBe(404);
+  // A remote that does not answer (nothing listens on port 9 of loopback): 502 naming the remote, not a 500.
+  const down = await startService({ remotes: { gone: { ...s3.remote(), endpoint: "http://127.0.0.1:9" } } });
+  try {
+    const res = await down.call("POST", "/snapshots/pull", { remote: "gone", snapshot_id: "anything" });
+    expect(res.status).toBe(502);
+    expect(res.body).toMatchObject({ code: "remote_unavailable" });
+    expect(res.body.message).toStartWith("remote: ");
+  } finally {
+    await down.close();
+  }
 });
 
 test("push then pull onto another data dir: same id, same bytes; a second push of a light change sends < 10 %", async () => {

@@ -12,7 +12,7 @@ import type { RemoteStore } from "../../store/remote/remote-store.ts";
 import type { CoreContext } from "../service/context.ts";
 import { ensureFreeSpace } from "../service/disk-space.ts";
 import { indexSnapshot } from "../service/payload-reindex.ts";
-import { conflict, invalidState, notFound } from "../errors.ts";
+import { conflict, DomainError, invalidState, notFound } from "../errors.ts";
 import { assertCompatible } from "./compatibility.ts";
 import { rebaseRecords } from "./import.ts";
 import { totals } from "./push.ts";
@@ -23,7 +23,13 @@ import type { TransferReporter } from "./transfer-progress.ts";
  * restore it (a newer format included: 409 with the compatibility check's typed reasons).
  */
 export async function remoteManifest(ctx: CoreContext, remote: RemoteStore, snapshotId: string): Promise<Manifest> {
-  const json = await remote.getManifest(snapshotId);
+  let json: unknown;
+  try {
+    json = await remote.getManifest(snapshotId);
+  } catch (err) {
+    // The remote is down, refuses our keys or answers nonsense: not this server's fault, and not the caller's.
+    throw new DomainError("bad_gateway", `remote: ${err instanceof Error ? err.message : String(err)}`, "remote_unavailable");
+  }
   if (json === undefined) throw notFound(`the remote has no snapshot ${snapshotId}`);
   const parsed = parseManifest(json);
   await assertCompatible(ctx, parsed, `snapshot ${snapshotId} cannot be restored on this host`);
