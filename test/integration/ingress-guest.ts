@@ -56,20 +56,24 @@ const SITE = [
   "echo hello >/www/index.html",
   `printf '#!/bin/sh\\necho Content-Type: text/plain\\necho\\nenv\\n' >/www/cgi-bin/env`,
   `printf '#!/bin/sh\\necho Content-Type: application/octet-stream\\necho\\nhead -c "$CONTENT_LENGTH"\\n' >/www/cgi-bin/echo`,
-  "chmod +x /www/cgi-bin/env /www/cgi-bin/echo",
+  `echo ${Buffer.from(COUNT_SCRIPT).toString("base64")} | base64 -d >/www/cgi-bin/count`,
+  "chmod +x /www/cgi-bin/env /www/cgi-bin/echo /www/cgi-bin/count",
   `(pidof httpd >/dev/null || httpd -p ${HTTP_PORT} -h /www)`,
 ].join(" && ");
 
 /** Boots `name` with forwards for both ports and starts its servers. */
 export async function bootSite(svc: TestService, name: string, extra: Record<string, unknown> = {}): Promise<{ id: string }> {
   const guest = await bootGuest(svc, name, { network: { port_forwards: [{ guest_port: HTTP_PORT }, { guest_port: WS_PORT }] }, ...extra });
+  await startSite(svc, name);
+  return guest;
+}
+
+/** Writes the site into a running guest and starts its servers (again after a cold boot: nothing starts them). */
+export async function startSite(svc: TestService, name: string): Promise<void> {
   expect((await exec(svc, name, SITE)).exit_code).toBe(0);
-  const count = Buffer.from(COUNT_SCRIPT).toString("base64");
-  expect((await exec(svc, name, `echo ${count} | base64 -d >/www/cgi-bin/count && chmod +x /www/cgi-bin/count`)).exit_code).toBe(0);
   const script = Buffer.from(WS_SCRIPT).toString("base64");
   const ws = `echo ${script} | base64 -d >/www/ws.sh && chmod +x /www/ws.sh && (nc -ll -p ${WS_PORT} -e /www/ws.sh >/dev/null 2>&1 &)`;
   expect((await exec(svc, name, ws)).exit_code).toBe(0);
-  return guest;
 }
 
 /** An ingress with one rule per port for `hostname`, on the listener port. */

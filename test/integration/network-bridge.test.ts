@@ -18,6 +18,8 @@ const BRIDGE = "svtbr0";
 const NETWORK = { mode: "bridge", bridgeName: BRIDGE, subnet: SUBNET, uplink: "svup0", nat: true, isolateGuests: true };
 const GUEST_PORT = 8080;
 const HTTP_TRIES = 30;
+/** A client address on the uplink, outside the bridge's subnet. */
+const CLIENT_IP = "192.0.2.10";
 
 const canNetns = process.getuid?.() === 0 && Bun.spawnSync(["ip", "netns", "list"]).exitCode === 0 && Bun.which("nft") !== null;
 let dataDir: string;
@@ -153,6 +155,34 @@ describe.skipIf(!canNetns)("bridge mode in a private network namespace", () => {
     expect(restored.status, JSON.stringify(restored.body)).toBe(200);
     expect(restored.body.network.ip).toBe(before.network.ip);
     expect(await httpFromHost(before.network.ip)).toBe("br-a\n");
+  });
+
+  test("auto-standby sees direct traffic through conntrack: an open connection from a client address keeps the guest awake", async () => {
+    const ip = (await call("GET", "/instances/br-a")).body.network.ip;
+    const policy = await call("PATCH", "/instances/br-a", { auto_standby: { enabled: true, idle_timeout: "2s" } });
+    expect(policy.status, JSON.stringify(policy.body)).toBe(200);
+    // A second address on the uplink stands for a client elsewhere (the host's own bridge address is the ingress's).
+    nsOrThrow(["ip", "addr", "add", `${CLIENT_IP}/32`, "dev", "svup0"]);
+    const script = `import socket,time\ns=socket.socket()\ns.bind(("${CLIENT_IP}",0))\ns.connect(("${ip}",${GUEST_PORT}))\nprint("open",flush=True)\ntime.sleep(50)`;
+    const client = Bun.spawn(["ip", "netns", "exec", NS, "python3", "-c", script], { stdout: "pipe", stderr: "inherit" });
+    try {
+      const reader = client.stdout.getReader();
+      expect(new TextDecoder().decode((await reader.read()).value).trim()).toBe("open");
+      await Bun.sleep(5_000); // well past the idle timeout
+      expect((await call("GET", "/instances/br-a")).body.state).toBe("Running");
+      const status = (await call("GET", "/instances/br-a/auto-standby/status")).body;
+      expect(status).toMatchObject({ status: "active", tracking_mode: "ingress_agent_and_conntrack" });
+      expect(status.active_inbound_connections).toBeGreaterThanOrEqual(1);
+    } finally {
+      client.kill("SIGKILL");
+      await client.exited;
+    }
+    // Once the connection is gone, nothing keeps it awake (bounded: 300 polls of 100 ms).
+    let state = "";
+    for (let i = 0; i < 300 && state !== "Standby"; i++, await Bun.sleep(100)) state = (await call("GET", "/instances/br-a")).body.state;
+    expect(state).toBe("Standby");
+    expect((await call("PATCH", "/instances/br-a", { auto_standby: { enabled: false } })).status).toBe(200);
+    expect((await call("POST", "/instances/br-a/restore", {})).status).toBe(200);
   });
 
   test("two forks of one snapshot each answer on their own new IP and MAC while the source keeps its own", async () => {

@@ -8,7 +8,7 @@ import { UnavailableError } from "../errors.ts";
 import { restoreInstance } from "../instances/restore.ts";
 import { startInstance } from "../instances/start.ts";
 import { loadInstance } from "../instances/view.ts";
-import { waitForPort } from "./port-probe.ts";
+import { waitForGuestListener, waitForPort } from "./port-probe.ts";
 import { upstreamOf, type Upstream } from "./upstream.ts";
 import { UpstreamLimiter } from "./upstream-limiter.ts";
 
@@ -142,7 +142,12 @@ export class WakeCoordinator {
       woke ||= after.state === "Running" && view.state !== "Running";
     }
     const to = upstreamOf(this.ctx, instanceId, port);
-    if (!(await waitForPort(to, Date.now() + this.config.waitTimeoutMs))) {
+    const deadline = Date.now() + this.config.waitTimeoutMs;
+    // A cold boot's server may not listen yet, and a user-mode forward accepts regardless; a restored guest's
+    // listeners were restored with it (its agent answered before restore returned).
+    const askGuest = view.state === "Stopped" && this.ctx.config.network.mode === "user" && !view.skipGuestAgent;
+    const listening = askGuest ? await waitForGuestListener(this.ctx, instanceId, port, deadline) : await waitForPort(to, deadline);
+    if (!listening) {
       throw this.unavailable(`instance ${view.name} runs but its port ${port} does not accept connections`, "port_closed");
     }
     if (woke) {

@@ -1,7 +1,7 @@
 // auto_standby on instances and its status (reference-network §4.1, §4.3).
 import { z } from "@hono/zod-openapi";
 import { GoDurationSchema } from "./common.ts";
-import { AUTO_STANDBY_STATUSES, TRACKING_MODE } from "../../core/ingress/auto-standby.ts";
+import { AUTO_STANDBY_STATUSES, TRACKING_MODE, TRACKING_MODE_CONNTRACK } from "../../core/ingress/auto-standby.ts";
 
 export const AutoStandbyPolicySchema = z
   .object({
@@ -24,7 +24,9 @@ export const AutoStandbyStatusSchema = z
     status: z.enum(AUTO_STANDBY_STATUSES),
     reason: z.string(),
     active_inbound_connections: z.number().int(),
-    tracking_mode: z.string().openapi({ description: `${TRACKING_MODE}: ingress requests and connections, exec, file copies and mailbox deliveries count; conntrack is not read` }),
+    tracking_mode: z.string().openapi({
+      description: `${TRACKING_MODE}: ingress requests and connections, exec, file copies and mailbox deliveries count; ${TRACKING_MODE_CONNTRACK} (bridge mode with NAT, where conntrack is on): direct traffic to the guest's address counts too`,
+    }),
     idle_timeout: z.string().nullable(),
     idle_since: z.string().nullable(),
     last_inbound_activity_at: z.string().nullable(),
