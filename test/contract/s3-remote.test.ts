@@ -1,8 +1,9 @@
 // The S3 behaviour remotes rely on, checked against the local server through Bun's own S3 client, as the S3 API
 // reference documents it: PUT then GET returns the bytes; HEAD says whether a key exists and its size; a GET of a
 // missing key fails with NoSuchKey; ListObjectsV2 filters by prefix, pages with max-keys + start-after and says
-// whether it was cut (IsTruncated); a ranged GET returns exactly the bytes asked; a PUT to an existing key
-// replaces it whole. Multipart upload is checked too (5 MiB parts), though chunks (4 MiB) and manifests go up in
+// whether it was cut (IsTruncated); a ranged GET returns exactly the bytes asked, and a range past the end only
+// the bytes there are (a pull reads each chunk as the range of its length + 1, so a remote cannot make it hold
+// more); a PUT to an existing key replaces it whole. Multipart upload is checked too (5 MiB parts), though chunks (4 MiB) and manifests go up in
 // one PUT each. Conditional PUT (If-None-Match) is not used: chunks are named by their content, so writing one
 // twice writes the same bytes, and the manifest is written by its one pusher.
 import { afterAll, beforeAll, expect, test } from "bun:test";
@@ -37,11 +38,12 @@ test("a PUT to an existing key replaces the object whole", async () => {
   expect(await client.file("c/replace").bytes()).toEqual(bytesOf(300, 2));
 });
 
-test("ranged GET returns exactly the requested bytes", async () => {
+test("ranged GET returns exactly the requested bytes; a range past the end, the bytes there are", async () => {
   const body = bytesOf(1 << 20, 3);
   await client.write("c/range", body);
   expect(await client.file("c/range").slice(1000, 5000).bytes()).toEqual(body.subarray(1000, 5000));
   expect(await client.file("c/range").slice((1 << 20) - 10).bytes()).toEqual(body.subarray((1 << 20) - 10));
+  expect(await client.file("c/range").slice(0, (1 << 20) + 1).bytes()).toEqual(body);
 });
 
 test("listing filters by prefix and pages with max-keys and start-after until IsTruncated is false", async () => {
