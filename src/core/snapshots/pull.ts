@@ -1,8 +1,8 @@
 // Pulling a snapshot from a remote: its manifest first (no manifest, no snapshot; one this host cannot restore is
 // refused with the compatibility check's reasons before a chunk is fetched), then every file rebuilt from its
 // chunks in a staging dir, each chunk checked against the manifest before it is written, the records' host paths
-// rebased as import does; the dir is renamed into place and indexed only when all of it checked out. A damaged chunk, a cut connection or a stop leaves
-// nothing visible: the staging dir goes (or start-up clears it with tmp/).
+// rebased as import does; the dir is renamed into place and indexed only when all of it checked out. A damaged
+// chunk, a cut connection or a stop leaves nothing visible: the staging dir goes (or start-up clears it with tmp/).
 import { join } from "node:path";
 import { commitDir, discardTree, removeTree, stageDir } from "../../fs/atomic.ts";
 import { CHUNK_BYTES } from "../../store/payload/chunk-hash.ts";
