@@ -29,10 +29,13 @@ beforeAll(async () => {
   }
 });
 afterAll(async () => {
-  server.kill("SIGTERM");
-  expect(await server.exited).toBe(0);
-  expect(existsSync(join(dataDir, "snapvisor.sock"))).toBe(false);
-  rmSync(dataDir, { recursive: true, force: true });
+  try {
+    server.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+    expect(existsSync(join(dataDir, "snapvisor.sock"))).toBe(false);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 });
 
 test("create, list as a table and as JSON, inspect, remove", () => {
