@@ -73,6 +73,8 @@ export interface GuestLayout {
   /** Guest-agent channel (a Unix socket), when the driver provides one. */
   agentSocket?: string;
   serialLog: string;
+  /** A running guest's RAM, when the VMM keeps it in a file: runtime, never copied (a standby links it into its payload). */
+  ramFile?: string;
 }
 
 /**
@@ -86,7 +88,16 @@ export interface SavedVm {
   config: VmConfig;
   /** Driver-specific detail (QEMU: machine type and argv). */
   detail?: Record<string, unknown>;
+  /** Where the guest's RAM is in the payload; absent: inside the VMM's own snapshot stream (see MemoryKind). */
+  memoryKind?: MemoryKind;
 }
+
+/**
+ * `migration-stream`: the memory file is the VMM's snapshot, RAM and device state in one (every payload written
+ * before file-backed memory). `ram-file`: the memory file is the guest's RAM itself, byte for byte (sparse), and the
+ * device state is a small file beside it (QEMU `memory-backend-file` + `x-ignore-shared`).
+ */
+export type MemoryKind = "migration-stream" | "ram-file";
 
 /** A SavedVm as read from a payload record, before the driver has checked it is one it can load. */
 export interface StoredVm {
@@ -94,6 +105,7 @@ export interface StoredVm {
   version: string;
   config: unknown;
   detail?: unknown;
+  memoryKind?: string;
 }
 
 /** The VMM side of "will this snapshot restore here?". */
@@ -107,12 +119,21 @@ export interface RestoreHost {
 
 export type VmState = "created" | "running" | "paused" | "shutdown";
 
+/**
+ * Guest RAM held in a file (qemu-notes.md §2, §5): `share` maps it MAP_SHARED, so the file is the guest's memory
+ * and a standby only writes device state; otherwise MAP_PRIVATE, copy-on-write over a file the VMM never writes (a
+ * snapshot's, shared by its forks).
+ */
+export type RamFile = { path: string; share: boolean };
+
 export interface RunningVm {
   readonly pid: number;
   /** Resolves when the VMM process is gone, with its exit code (null when killed by a signal or unknown). */
   readonly exited: Promise<number | null>;
   /** What this VMM runs (core keeps it as the guest dir's launch record, for adoption). */
   readonly launched: SavedVm;
+  /** Where the guest's RAM is mapped from; absent: anonymous memory (loaded from a stream, or booted so). */
+  readonly ramFile?: RamFile;
   state(): Promise<VmState>;
   pause(): Promise<void>;
   resume(): Promise<void>;
@@ -122,11 +143,16 @@ export interface RunningVm {
    * Writes memory and device state into `dir` (pre-created, empty), durably; VM must be paused. Returns what to
    * record beside them (written last: the record's presence says the files are complete).
    */
-  snapshot(dir: string): Promise<SavedVm>;
+  snapshot(dir: string, opts?: SnapshotOptions): Promise<SavedVm>;
   /** Asks the guest to power off, waits up to `timeoutMs`, then kills the VMM. Never leaves a process behind. */
   shutdown(timeoutMs: number): Promise<void>;
   /** Ends the VMM process at once. */
   kill(): Promise<void>;
+}
+
+export interface SnapshotOptions {
+  /** The VM is resumed afterwards (a capture, not a standby): nothing it goes on writing may be in the payload. */
+  resumes?: boolean;
 }
 
 export interface StartRequest {

@@ -12,7 +12,7 @@ describe("loadConfig", () => {
   test("defaults", () => {
     const c = loadConfig({}, {});
     expect(c.dataDir).toBe(join(process.cwd(), "data"));
-    expect(c.hypervisors.qemu).toEqual({ binary: "qemu-system-x86_64", accel: "auto", machine: "pc-q35-7.2" });
+    expect(c.hypervisors.qemu).toEqual({ binary: "qemu-system-x86_64", accel: "auto", machine: "pc-q35-7.2", memory: "file" });
     expect(c.scheduler).toEqual({ enabled: true, tickSeconds: 60 });
     expect(serverCompressionDefault(c)).toBeUndefined(); // disabled = absent
   });

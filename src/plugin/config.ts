@@ -87,13 +87,15 @@ export const ConfigSchema = z.object({
           binary: z.string().default("qemu-system-x86_64"),
           accel: z.enum(["auto", "kvm", "tcg"]).default("auto"),
           machine: z.string().default("pc-q35-7.2"),
+          /** Guest RAM: a file in the guest dir (millisecond standby, forks sharing memory) or anonymous memory. */
+          memory: z.enum(["file", "anonymous"]).default("file"),
         })
-        .default({ binary: "qemu-system-x86_64", accel: "auto", machine: "pc-q35-7.2" }),
+        .default({ binary: "qemu-system-x86_64", accel: "auto", machine: "pc-q35-7.2", memory: "file" }),
       cloudHypervisor: z.object({ binary: z.string().default("cloud-hypervisor") }).default({ binary: "cloud-hypervisor" }),
       firecracker: z.object({ binary: z.string().default("firecracker") }).default({ binary: "firecracker" }),
     })
     .default({
-      qemu: { binary: "qemu-system-x86_64", accel: "auto", machine: "pc-q35-7.2" },
+      qemu: { binary: "qemu-system-x86_64", accel: "auto", machine: "pc-q35-7.2", memory: "file" },
       cloudHypervisor: { binary: "cloud-hypervisor" },
       firecracker: { binary: "firecracker" },
     }),

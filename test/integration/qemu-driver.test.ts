@@ -111,7 +111,10 @@ describe("standby and restore", () => {
     logAtSnapshot = serialLog(dir);
     const saved = JSON.parse(readFileSync(join(dir, "standby/vm.json"), "utf8"));
     expect(saved).toMatchObject({ format_version: 2, hypervisor: "qemu", version: await driver.version(), config, detail: { machine: "pc-q35-7.2", accel: "tcg" }, memory_file: "memory" });
-    expect(statSync(join(dir, "standby/memory")).size).toBeGreaterThan(10 * MIB);
+    expect(saved.memory_kind).toBe("ram-file");
+    // The RAM file itself (apparent size: the guest's RAM) and the device state beside it.
+    expect(statSync(join(dir, "standby/memory")).size).toBe(config.memoryBytes);
+    expect(statSync(join(dir, "standby/state")).size).toBeLessThan(4 * MIB);
     memoryHash = Bun.hash(readFileSync(join(dir, "standby/memory")));
     // The fork below needs the disk as it was at snapshot time.
     mkdirSync(join(root, "fork"));
@@ -123,6 +126,29 @@ describe("standby and restore", () => {
     expect(await vm.exited).toBe(0); // `quit`, not a signal
     expect(vmmProcesses(dir)).toEqual([]);
     expect(Bun.hash(readFileSync(join(dir, "standby/memory")))).toBe(memoryHash);
+  }, TEST_TIMEOUT_MS);
+
+  test("fork: the same snapshot restored into another dir runs on its own", async () => {
+    const forkDir = join(root, "fork");
+    mkdirSync(join(forkDir, "standby"));
+    linkSync(join(dir, "standby/memory"), join(forkDir, "standby/memory"));
+    for (const file of ["state", "vm.json"]) copyFileSync(join(dir, "standby", file), join(forkDir, "standby", file));
+    await prepareFork(driver, join(forkDir, "standby"), dir, forkDir);
+    const fork = await restoreFrom(driver, { dir: forkDir, config, snapshotDir: join(forkDir, "standby") });
+    expect(await fork.state()).toBe("running");
+    const last = ticks(logAtSnapshot).at(-1)!;
+    await waitForTick(forkDir, last + 2);
+    expect(ticks(serialLog(forkDir))[0]).toBe(last + 1);
+    expect(vmmProcesses(forkDir)).toEqual([fork.pid]);
+    // The RAM file is linked by another payload: the fork maps it copy-on-write and never writes it.
+    expect(fork.ramFile).toEqual({ path: join(forkDir, "ram"), share: false });
+    expect(Bun.hash(readFileSync(join(dir, "standby/memory")))).toBe(memoryHash);
+    await fork.kill();
+    expect(await fork.exited).toBeNull();
+    expect(vmmProcesses(forkDir)).toEqual([]);
+    // Its link to the RAM file went with the VMM; the payload's goes now, so the file is the original's alone.
+    rmSync(join(forkDir, "standby"), { recursive: true });
+    expect(statSync(join(dir, "standby/memory")).nlink).toBe(1);
   }, TEST_TIMEOUT_MS);
 
   test("restore in a new process: the guest continues where it stopped", async () => {
@@ -143,27 +169,10 @@ describe("standby and restore", () => {
     await waitForAgent(agent, { timeoutMs: 30_000 });
     const tick = await execInGuest(agent, "cat /run/tick");
     expect(Number(tick.stdout.trim())).toBeGreaterThan(before.at(-1)!);
-    // Restoring only read the memory file.
-    expect(Bun.hash(readFileSync(join(dir, "standby/memory")))).toBe(memoryHash);
+    // Nobody else links the RAM file: it is the guest's memory again, mapped shared (no copy).
+    expect(vm.ramFile).toEqual({ path: join(dir, "ram"), share: true });
+    expect(statSync(join(dir, "ram")).ino).toBe(statSync(join(dir, "standby/memory")).ino);
     await freshSupervisor.killAll();
-  }, TEST_TIMEOUT_MS);
-
-  test("fork: the same snapshot restored into another dir runs on its own", async () => {
-    const forkDir = join(root, "fork");
-    mkdirSync(join(forkDir, "standby"));
-    linkSync(join(dir, "standby/memory"), join(forkDir, "standby/memory"));
-    copyFileSync(join(dir, "standby/vm.json"), join(forkDir, "standby/vm.json"));
-    await prepareFork(driver, join(forkDir, "standby"), dir, forkDir);
-    const fork = await restoreFrom(driver, { dir: forkDir, config, snapshotDir: join(forkDir, "standby") });
-    expect(await fork.state()).toBe("running");
-    const last = ticks(logAtSnapshot).at(-1)!;
-    await waitForTick(forkDir, last + 2);
-    expect(ticks(serialLog(forkDir))[0]).toBe(last + 1);
-    expect(vmmProcesses(forkDir)).toEqual([fork.pid]);
-    expect(Bun.hash(readFileSync(join(dir, "standby/memory")))).toBe(memoryHash);
-    await fork.kill();
-    expect(await fork.exited).toBeNull();
-    expect(vmmProcesses(forkDir)).toEqual([]);
   }, TEST_TIMEOUT_MS);
 });
 

@@ -12,6 +12,7 @@ import { runLocked, type CoreContext } from "../service/context.ts";
 import { DomainError, conflict, inStep, invalidRequest, invalidState } from "../errors.ts";
 import { copyGuestDir } from "./guest-copy.ts";
 import { rebaseStandbyForFork } from "./vm-records.ts";
+import { readSavedVm } from "../../store/payload/vm-record.ts";
 import { readVmConfig, writeInstanceFiles } from "./vm-config.ts";
 import { getImage } from "../images/images.ts";
 import { assertCapturable, captureLive } from "./capture-live.ts";
@@ -58,7 +59,13 @@ export async function forkSnapshot(ctx: CoreContext, snapshotId: string, input: 
   assertMailboxesDeliverable(input.mailboxes, target, hv, stored.skipGuestAgent);
   if (target !== "Stopped") getImage(ctx, stored.image);
   if (target !== "Stopped") await assertSnapshotCompatible(ctx, snapshotId, `fork of snapshot ${snapshotId}`);
-  if (snapshot.kind === "Standby") requireCapabilities(hv, ["fork"], "fork a snapshot with memory");
+  if (snapshot.kind === "Standby") {
+    requireCapabilities(hv, ["fork"], "fork a snapshot with memory");
+    // A memory form this VMM cannot load (a RAM file without x-ignore-shared, say) is refused before any copy.
+    await hv.checkRestorable(await readSavedVm(join(ctx.paths.snapshotGuest(snapshotId), GUEST_FILES.standbyDir))).catch((err) => {
+      throw inStep("fork", err);
+    });
+  }
   assertNameFree(ctx, input.name, "conflict");
 
   const forkId = await ctx.locks.run(`snapshot:${snapshotId}`, async () => {

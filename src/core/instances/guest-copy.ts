@@ -14,8 +14,10 @@ import { GUEST_FILES } from "../../store/payload/layout.ts";
 export async function copyGuestDir(hv: Hypervisor, from: string, to: string, purpose: string): Promise<void> {
   // The memory file of the standby payload, in whichever form it is stored.
   const linkFiles = memoryFileForms(join(GUEST_FILES.standbyDir, hv.memoryFile)).filter((rel) => existsSync(join(from, rel)));
+  // A running guest's RAM file is its VMM's, not payload (a capture copies it into the standby dir itself).
+  const ramFile = hv.layout().ramFile;
   try {
-    await copyTree(from, to, { linkFiles });
+    await copyTree(from, to, { linkFiles, skip: (rel) => rel === ramFile });
   } catch (err) {
     if (err instanceof SparseCopyUnsupportedError) {
       throw internal(`${purpose} requires sparse-capable filesystem (SEEK_DATA/SEEK_HOLE unsupported)`, err);

@@ -10,6 +10,7 @@ import type { CoreContext } from "../service/context.ts";
 import { invalidRequest, notFound } from "../errors.ts";
 import type { InstanceState } from "./state-machine.ts";
 import { networkView, type NetworkView } from "../network/network-view.ts";
+import { memoryView, type MemoryView } from "./memory-view.ts";
 
 export interface InstanceView extends Omit<InstanceRow, "rowState" | "stateError" | "network"> {
   state: InstanceState;
@@ -17,6 +18,8 @@ export interface InstanceView extends Omit<InstanceRow, "rowState" | "stateError
   hasSnapshot: boolean;
   forkOfSnapshot: string | null;
   network: NetworkView;
+  /** How the guest's memory is held while a VMM runs; null otherwise. */
+  memory: MemoryView | null;
 }
 
 /** Exact id, then exact name, then unique id prefix (reference §3). */
@@ -81,6 +84,7 @@ export async function describeInstance(ctx: CoreContext, row: InstanceRow): Prom
     hasSnapshot: hasStandbyFiles(guestDir(ctx, row.id)),
     forkOfSnapshot: ctx.snapshots.forkOf(row.id) ?? null,
     network: networkView(ctx, row),
+    memory: await memoryView(ctx, row),
   };
 }
 

@@ -128,3 +128,16 @@ describe("network and generation id", () => {
     expect(values(plain, "-netdev")).toEqual([]);
   });
 });
+
+describe("RAM in a file", () => {
+  test("a memory-backend-file named as plain -m names the RAM block, shared or copy-on-write; -m stays", () => {
+    const shared = qemuArgv(config, "/data/guests/a", TCG, { path: "/data/guests/a/ram", share: true });
+    expect(values(shared, "-object")).toEqual(["memory-backend-file,id=pc.ram,mem-path=/data/guests/a/ram,size=512M,share=on"]);
+    expect(values(shared, "-machine")).toEqual(["memory-backend=pc.ram"]);
+    expect(values(shared, "-m")).toEqual(["512M"]);
+    const cow = incomingArgv(config, "/d", TCG, { path: "/d/a,b/ram", share: false });
+    expect(values(cow, "-object")).toEqual(["memory-backend-file,id=pc.ram,mem-path=/d/a,,b/ram,size=512M,share=off"]);
+    expect(cow.slice(-2)).toEqual(["-incoming", "defer"]);
+    expect(values(qemuArgv(config, "/d", TCG), "-object")).toEqual([]);
+  });
+});

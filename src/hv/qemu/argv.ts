@@ -2,13 +2,14 @@
 // device list in the same order (a migration stream only loads into identical virtual hardware); only the paths
 // differ, and restore appends `-incoming defer`.
 import { isAbsolute, join } from "node:path";
-import { HypervisorError, type GuestLayout, type NetworkAttachment, type VmConfig } from "../hypervisor.ts";
+import { HypervisorError, type GuestLayout, type NetworkAttachment, type RamFile, type VmConfig } from "../hypervisor.ts";
 import { accelArgs, type Accel } from "./accel.ts";
 
 export const QEMU_LAYOUT: GuestLayout = {
   controlSocket: "qmp.sock",
   agentSocket: "agent.sock",
   serialLog: "logs/serial.log",
+  ramFile: "ram",
 };
 
 /** The machine a VM runs on: kept with every snapshot, since a restore must use the same. */
@@ -33,7 +34,10 @@ export function qmpArg(dir: string): string {
   return `unix:${optValue(join(dir, QEMU_LAYOUT.controlSocket))},server=on,wait=off`;
 }
 
-export function qemuArgv(config: VmConfig, dir: string, machine: QemuMachine): string[] {
+/** The backend's id is the one plain `-m` gives the RAM block, so a migration stream loads into either. */
+const RAM_BACKEND_ID = "pc.ram";
+
+export function qemuArgv(config: VmConfig, dir: string, machine: QemuMachine, ram?: RamFile): string[] {
   const memoryMiB = config.memoryBytes / MIB;
   if (!Number.isInteger(memoryMiB) || memoryMiB < 1) {
     throw new HypervisorError("not_supported", `QEMU needs guest memory in whole MiB, got ${config.memoryBytes} bytes`);
@@ -51,6 +55,7 @@ export function qemuArgv(config: VmConfig, dir: string, machine: QemuMachine): s
     String(config.vcpus),
     "-m",
     `${memoryMiB}M`,
+    ...(ram ? ramArgs(ram, memoryMiB) : []),
     "-kernel",
     config.kernel,
     ...(config.initrd === undefined ? [] : ["-initrd", config.initrd]),
@@ -101,7 +106,12 @@ export function netdevArg(network: NetworkAttachment): string {
   return `user,id=net0${forwards.join("")}`;
 }
 
+function ramArgs(ram: RamFile, memoryMiB: number): string[] {
+  const backend = `memory-backend-file,id=${RAM_BACKEND_ID},mem-path=${optValue(ram.path)},size=${memoryMiB}M,share=${ram.share ? "on" : "off"}`;
+  return ["-object", backend, "-machine", `memory-backend=${RAM_BACKEND_ID}`];
+}
+
 /** Restore: the same hardware, waiting for `migrate-incoming` instead of booting. */
-export function incomingArgv(config: VmConfig, dir: string, machine: QemuMachine): string[] {
-  return [...qemuArgv(config, dir, machine), "-incoming", "defer"];
+export function incomingArgv(config: VmConfig, dir: string, machine: QemuMachine, ram?: RamFile): string[] {
+  return [...qemuArgv(config, dir, machine, ram), "-incoming", "defer"];
 }

@@ -1,13 +1,13 @@
 // The QEMU driver: cold boot, restore from a snapshot dir (same hardware + `-incoming defer` + migrate-incoming),
 // adoption of VMMs left by an earlier server process. Snapshots are QEMU migration streams written by QemuVm.
-import { mkdir, rm } from "node:fs/promises";
+import { link, mkdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { HypervisorError, inStep, type Capabilities, type GuestLayout, type Hypervisor, type RestoreHost, type StartRequest, type StoredVm } from "../hypervisor.ts";
+import { HypervisorError, inStep, type Capabilities, type MemoryKind, type RamFile, type GuestLayout, type Hypervisor, type RestoreHost, type StartRequest, type StoredVm } from "../hypervisor.ts";
 import { QmpClient, type QmpGreeting } from "./qmp-client.ts";
 import { VmmSupervisor, vmmLogTail, type VmmProcess } from "../vmm-process.ts";
 import { chooseAccel, kvmUsable, probeHost, type AccelMode, type HostVirtualisation } from "./accel.ts";
 import { QEMU_LAYOUT, incomingArgv, qemuArgv, qmpArg, type QemuMachine } from "./argv.ts";
-import { MAX_MIGRATION_BANDWIDTH, MEMORY_FILE, QemuVm } from "./qemu-vm.ts";
+import { IGNORE_SHARED, MAX_MIGRATION_BANDWIDTH, MEMORY_FILE, QemuVm, STATE_FILE } from "./qemu-vm.ts";
 import { rebaseDisks, restoreRefusal, savedVm, verifyQemuSavedVm, type QemuSavedVm } from "./saved-vm.ts";
 import { QemuBinary, qemuVersionOf } from "./version.ts";
 import { withIdentityOf } from "../vm-identity.ts";
@@ -34,6 +34,11 @@ export interface QemuDriverOptions {
   logger?: DriverLogger;
   /** Shared with the other drivers so that one killAll() ends every VMM of the server; its own by default. */
   supervisor?: VmmSupervisor;
+  /**
+   * `file` (default, where QEMU has x-ignore-shared): guest RAM in a file in the guest dir, millisecond standbys,
+   * forks sharing their snapshot's memory. `anonymous`: standby payloads are full migration streams.
+   */
+  memory?: "file" | "anonymous";
 }
 
 export class QemuDriver implements Hypervisor {
@@ -45,6 +50,7 @@ export class QemuDriver implements Hypervisor {
   private readonly machine: string;
   private readonly logger?: DriverLogger;
   private readonly supervisor: VmmSupervisor;
+  private readonly fileBackedMemory: boolean;
   private host?: HostVirtualisation;
 
   constructor(options: QemuDriverOptions = {}) {
@@ -53,6 +59,7 @@ export class QemuDriver implements Hypervisor {
     this.machine = options.machine ?? QEMU_DEFAULT_MACHINE;
     this.logger = options.logger;
     this.supervisor = options.supervisor ?? new VmmSupervisor();
+    this.fileBackedMemory = (options.memory ?? "file") === "file";
   }
 
   layout(): GuestLayout {
@@ -66,8 +73,9 @@ export class QemuDriver implements Hypervisor {
   async start(req: StartRequest): Promise<QemuVm> {
     const version = await this.binary.version();
     const machine: QemuMachine = { machine: this.machine, accel: chooseAccel(this.accel, this.hostVirtualisation()) };
-    const argv = qemuArgv(req.config, req.dir, machine);
-    return this.launch(req.dir, savedVm(version.text, req.config, { ...machine, argv }), "start");
+    const ram = (await this.fileMemoryUsable()) ? await freshRam(req.dir) : undefined;
+    const argv = qemuArgv(req.config, req.dir, machine, ram);
+    return this.launch(req.dir, savedVm(version.text, req.config, { ...machine, argv, ...(ram ? { ram } : {}) }), "start");
   }
 
   /** Rebuilds the hardware from the snapshot's own record (not `req.config`): the memory only loads into that.
@@ -76,10 +84,12 @@ export class QemuDriver implements Hypervisor {
     const saved = await this.checkRestorable(req.saved);
     const machine: QemuMachine = { machine: saved.detail.machine, accel: saved.detail.accel };
     const config = withIdentityOf(saved.config, req.config);
-    const argv = incomingArgv(config, req.dir, machine);
-    const vm = await this.launch(req.dir, savedVm(await this.version(), config, { ...machine, argv }), "restore");
+    const kind = saved.memoryKind ?? "migration-stream";
+    const ram = await this.ramForRestore(kind, req.snapshotDir, req.dir);
+    const argv = incomingArgv(config, req.dir, machine, ram);
+    const vm = await this.launch(req.dir, savedVm(await this.version(), config, { ...machine, argv, ...(ram ? { ram } : {}) }), "restore");
     try {
-      await vm.load(join(req.snapshotDir, MEMORY_FILE));
+      await vm.load(join(req.snapshotDir, kind === "ram-file" ? STATE_FILE : MEMORY_FILE), kind);
     } catch (err) {
       await vm.kill();
       throw await explained("restore: load snapshot", err, req.dir);
@@ -92,7 +102,34 @@ export class QemuDriver implements Hypervisor {
     const [version, machines] = await Promise.all([this.binary.version(), this.binary.machines()]);
     const refusal = restoreRefusal(saved, { version: version.text, machines, kvmUsable: kvmUsable(this.hostVirtualisation()) });
     if (refusal) throw new HypervisorError("incompatible", refusal);
+    if (saved.memoryKind === "ram-file" && !(await this.binary.migrationCapabilities()).has(IGNORE_SHARED)) {
+      throw new HypervisorError(
+        "not_supported",
+        `snapshot memory is a RAM file saved with the ${IGNORE_SHARED} migration capability, which QEMU ${version.text} (${this.binary.path}) lacks`,
+      );
+    }
     return saved;
+  }
+
+  /**
+   * Where a restored guest's RAM lives. A RAM-file payload's file is linked as the guest's RAM: mapped shared when
+   * nothing else links it (the next standby again writes device state only), else copy-on-write (a snapshot's
+   * file, shared by its forks, is never written). Every VMM holds such a link while it runs, so a file some VMM
+   * maps copy-on-write never looks unshared to the next one. A stream is loaded into a fresh RAM file where this
+   * QEMU can run one (the block is named as plain `-m` names it), so the guest runs file-backed from then on; else
+   * into anonymous RAM as before.
+   */
+  private async ramForRestore(kind: MemoryKind, snapshotDir: string, dir: string): Promise<RamFile | undefined> {
+    if (kind === "migration-stream") return (await this.fileMemoryUsable()) ? freshRam(dir) : undefined;
+    const ram = await freshRam(dir);
+    const memory = join(snapshotDir, MEMORY_FILE);
+    const shared = (await stat(memory)).nlink > 1;
+    await link(memory, ram.path);
+    return { path: ram.path, share: !shared };
+  }
+
+  private async fileMemoryUsable(): Promise<boolean> {
+    return this.fileBackedMemory && (await this.binary.migrationCapabilities()).has(IGNORE_SHARED);
   }
 
   /** Restore rebuilds every guest-dir path from its own dir; only disks named by absolute path need moving. */
@@ -154,6 +191,13 @@ export class QemuDriver implements Hypervisor {
     this.host ??= probeHost();
     return this.host;
   }
+}
+
+/** The guest's own RAM file, which QEMU creates sparse at the guest's size; one left by an ended VMM is garbage. */
+async function freshRam(dir: string): Promise<RamFile> {
+  const path = join(dir, QEMU_LAYOUT.ramFile!);
+  await rm(path, { force: true });
+  return { path, share: true };
 }
 
 /** Connects to the QMP socket of `dir` as soon as QEMU has created it; a QEMU that dies first is an error. */

@@ -1,16 +1,23 @@
 // One running QEMU, driven over QMP: pause/resume, state, snapshot by migrating to a file, loading such a file
-// into a VMM started with `-incoming defer`, and ending the process.
+// into a VMM started with `-incoming defer`, and ending the process. A guest whose RAM is a shared file snapshots
+// by migrating its device state alone (`x-ignore-shared`) and keeping (or copying) the file.
 import { existsSync } from "node:fs";
+import { link, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fillDurably } from "../../fs/fill-durably.ts";
+import { sparseCopyFile } from "../../fs/sparse-copy.ts";
 import { shellQuote } from "../shell-quote.ts";
-import { HypervisorError, inStep, type RunningVm, type SavedVm, type VmState } from "../hypervisor.ts";
+import { HypervisorError, inStep, type MemoryKind, type RamFile, type RunningVm, type SavedVm, type SnapshotOptions, type VmState } from "../hypervisor.ts";
 import type { QmpClient } from "./qmp-client.ts";
 import type { VmmProcess } from "../vmm-process.ts";
 import type { QemuSavedVm } from "./saved-vm.ts";
 import { supportsFileMigration, type QemuVersion } from "./version.ts";
 
 export const MEMORY_FILE = "memory";
+/** Beside a RAM-file payload's memory: the device state (`x-ignore-shared` leaves the RAM out of the stream). */
+export const STATE_FILE = "state";
+/** The migration capability that leaves shared file-backed RAM out of the stream. */
+export const IGNORE_SHARED = "x-ignore-shared";
 /** Upper bound for writing or loading guest memory (~0.2 s per GiB measured; slow disks and big guests vary). */
 export const MIGRATION_TIMEOUT_MS = 600_000;
 /** From `cont` to the RESUME event. */
@@ -66,15 +73,28 @@ export class QemuVm implements RunningVm {
     /** The hardware it runs: what a snapshot records. */
     readonly launched: QemuSavedVm,
   ) {
-    process.exited.finally(() => qmp.close());
+    // The RAM file's name is this VMM's link to its memory: once the process is gone it is garbage (a standby
+    // has linked the file into its payload by then; a copy-on-write mapper's file belongs to a snapshot).
+    const ram = launched.detail.ram;
+    this.gone = process.exited.finally(async () => {
+      qmp.close();
+      if (ram) await rm(ram.path, { force: true });
+    });
   }
+
+  private readonly gone: Promise<number | null>;
 
   get pid(): number {
     return this.process.pid;
   }
 
   get exited(): Promise<number | null> {
-    return this.process.exited;
+    return this.gone;
+  }
+
+  /** Where the guest's RAM is: a file (shared, or copy-on-write over someone else's) or anonymous memory. */
+  get ramFile(): RamFile | undefined {
+    return this.launched.detail.ram;
   }
 
   async state(): Promise<VmState> {
@@ -98,18 +118,28 @@ export class QemuVm implements RunningVm {
     await this.qmp.execute("cont");
   }
 
-  /** A running VM is stopped first (it stays stopped: resume() or end it). */
-  async snapshot(dir: string): Promise<SavedVm> {
+  /**
+   * A running VM is stopped first (it stays stopped: resume() or end it). A shared RAM file is linked into `dir`
+   * (the VMM ends next: the file is the payload's now) or, when the VM resumes afterwards, copied sparsely. RAM
+   * held otherwise (anonymous, or copy-on-write over a snapshot's file) goes into the stream, all of it.
+   */
+  async snapshot(dir: string, opts: SnapshotOptions = {}): Promise<SavedVm> {
     try {
       const { status } = await this.qmp.execute<{ status: string }>("query-status");
       if (status === "running") await this.qmp.execute("stop");
       else if (vmStateOf(status) !== "paused") throw new HypervisorError("failed", `the VM is ${status}, not paused`);
+      const ram = this.ramFile?.share ? this.ramFile : undefined;
       const memory = join(dir, MEMORY_FILE);
+      const stream = ram ? join(dir, STATE_FILE) : memory;
+      await this.setIgnoreShared(ram !== undefined);
       await fillDurably(dir, async () => {
-        await this.migrate("migrate", outgoingUri(this.qemuVersion, memory));
-        await this.awaitFile(memory);
+        await this.migrate("migrate", outgoingUri(this.qemuVersion, stream));
+        await this.awaitFile(stream);
+        if (ram && opts.resumes) await sparseCopyFile(ram.path, memory);
+        else if (ram) await link(ram.path, memory);
       });
-      return { ...this.launched, version: this.qemuVersion.text };
+      const memoryKind: MemoryKind = ram ? "ram-file" : "migration-stream";
+      return { ...this.launched, version: this.qemuVersion.text, memoryKind };
     } catch (err) {
       throw inStep("snapshot", err);
     }
@@ -131,9 +161,14 @@ export class QemuVm implements RunningVm {
     await this.qmp.waitEvent("MIGRATION", (d) => MIGRATION_ENDS.has(String(d.status)), RESUME_TIMEOUT_MS, since);
   }
 
-  /** Loads guest memory and device state into this VMM (started with `-incoming defer`) and resumes it. */
-  async load(memoryPath: string): Promise<void> {
-    await this.migrate("migrate-incoming", incomingUri(this.qemuVersion, memoryPath));
+  /**
+   * Loads guest memory and device state into this VMM (started with `-incoming defer`) and resumes it. `stream`
+   * is the payload's memory file, or its state file when the RAM is a file this VMM maps already.
+   */
+  async load(stream: string, kind: MemoryKind): Promise<void> {
+    // Both sides of a migration must agree on the capability: the stream's layout depends on it.
+    await this.setIgnoreShared(kind === "ram-file");
+    await this.migrate("migrate-incoming", incomingUri(this.qemuVersion, stream));
     // The source was stopped, so the loaded VM comes up paused (qemu-notes.md §3).
     const since = this.qmp.eventCursor();
     await this.qmp.execute("cont");
@@ -161,11 +196,19 @@ export class QemuVm implements RunningVm {
     }
     await this.process.stop();
     this.qmp.close();
+    await this.gone;
   }
 
   async kill(): Promise<void> {
     this.qmp.close();
     await this.process.kill();
+    await this.gone;
+  }
+
+  /** Set every time (an adopted VMM's setting is unknown); a VM without a RAM file never had it on. */
+  private async setIgnoreShared(on: boolean): Promise<void> {
+    if (!on && !this.ramFile) return;
+    await this.qmp.execute("migrate-set-capabilities", { capabilities: [{ capability: IGNORE_SHARED, state: on }] });
   }
 
   private async migrate(command: "migrate" | "migrate-incoming", uri: string): Promise<void> {

@@ -4,12 +4,17 @@
 import { isAbsolute, join, relative } from "node:path";
 import { HypervisorError, type SavedVm, type StoredVm, type VmConfig } from "../hypervisor.ts";
 import { verifySavedVm } from "../saved-vm-record.ts";
+import type { RamFile } from "../hypervisor.ts";
 import type { QemuMachine } from "./argv.ts";
 
 export type QemuDetail = QemuMachine & {
   /** The command line that wrote the snapshot, for the record (restore rebuilds it for its own dir). */
   argv: string[];
+  /** The RAM file the VM ran on; absent: anonymous RAM (`-m` alone). */
+  ram?: RamFile;
 };
+
+const MEMORY_KINDS: readonly (string | undefined)[] = [undefined, "migration-stream", "ram-file"];
 
 export interface QemuSavedVm extends SavedVm {
   hypervisor: "qemu";
@@ -26,6 +31,9 @@ export function verifyQemuSavedVm(stored: StoredVm): QemuSavedVm {
   const detail = saved.detail as Partial<QemuDetail> | undefined;
   if (typeof detail?.machine !== "string" || (detail.accel !== "kvm" && detail.accel !== "tcg") || !Array.isArray(detail.argv)) {
     throw new HypervisorError("incompatible", "not a complete QEMU saved-VM record: machine, accel and argv are needed");
+  }
+  if (!MEMORY_KINDS.includes(stored.memoryKind)) {
+    throw new HypervisorError("incompatible", `QEMU saved-VM record has memory kind ${JSON.stringify(stored.memoryKind)}, which this server does not know`);
   }
   return saved as QemuSavedVm;
 }

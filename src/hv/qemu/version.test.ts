@@ -3,7 +3,8 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HypervisorError } from "../hypervisor.ts";
-import { QemuBinary, parseMachineTypes, parseQemuVersion, supportsFileMigration } from "./version.ts";
+import { QemuBinary, parseMachineTypes, parseMigrationCapabilities, parseQemuVersion, supportsFileMigration } from "./version.ts";
+import { QemuDriver } from "./driver.ts";
 
 const MACHINE_HELP = `Supported machines are:
 microvm              microvm (i386)
@@ -28,6 +29,17 @@ describe("version parsing", () => {
     expect(supportsFileMigration(v("8.1.5"))).toBe(false);
     expect(supportsFileMigration(v("8.2.0"))).toBe(true);
     expect(supportsFileMigration(v("10.0.2"))).toBe(true);
+  });
+
+  test("migration capabilities from the QMP reply among the other lines", () => {
+    const out = [
+      `{"QMP": {"version": {"qemu": {"micro": 22, "minor": 2, "major": 7}}, "capabilities": ["oob"]}}`,
+      `{"return": {}}`,
+      `{"return": [{"state": false, "capability": "xbzrle"}, {"state": false, "capability": "x-ignore-shared"}]}`,
+      `{"timestamp": {"seconds": 1, "microseconds": 2}, "event": "SHUTDOWN", "data": {"guest": false}}`,
+    ].join("\n");
+    expect([...parseMigrationCapabilities(out)]).toEqual(["xbzrle", "x-ignore-shared"]);
+    expect(() => parseMigrationCapabilities(`{"return": {}}\nnot json`)).toThrow(HypervisorError);
   });
 
   test("machine types and their aliases", () => {
@@ -66,5 +78,26 @@ describe("QemuBinary", () => {
     const bin = new QemuBinary("qemu-system-x86_64");
     expect((await bin.version()).major).toBeGreaterThanOrEqual(7);
     expect((await bin.machines()).has("pc-q35-7.2")).toBe(true);
+    expect((await bin.migrationCapabilities()).has("x-ignore-shared")).toBe(true);
+  });
+
+  test("a RAM-file payload on a QEMU without x-ignore-shared is refused as not_supported, a stream one is not", async () => {
+    const fake = join(dir, "qemu-without-ignore-shared");
+    const caps = `{"return": [{"state": false, "capability": "xbzrle"}]}`;
+    writeFileSync(
+      fake,
+      `#!/bin/sh
+case "$1" in --version) echo "QEMU emulator version 7.2.22";; -machine) [ "$2" = help ] && printf '%s' '${MACHINE_HELP}' || { cat >/dev/null; echo '${caps}'; };; esac
+`,
+    );
+    chmodSync(fake, 0o755);
+    const driver = new QemuDriver({ binary: fake, accel: "tcg" });
+    const saved = { hypervisor: "qemu", version: "7.2.22", config: { disks: [] }, detail: { machine: "pc-q35-7.2", accel: "tcg", argv: [] } };
+    const err = await driver.checkRestorable({ ...saved, memoryKind: "ram-file" }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HypervisorError);
+    expect((err as HypervisorError).kind).toBe("not_supported");
+    expect((err as Error).message).toContain("x-ignore-shared");
+    expect(await driver.checkRestorable({ ...saved, memoryKind: "migration-stream" })).toMatchObject({ memoryKind: "migration-stream" });
+    expect(await driver.checkRestorable(saved)).toMatchObject({ version: "7.2.22" });
   });
 });

@@ -41,10 +41,32 @@ export function parseMachineTypes(output: string): Set<string> {
   return names;
 }
 
+/** A QEMU without a machine, answering QMP on stdin/stdout until `quit`. */
+const QMP_PROBE_ARGS = ["-machine", "none", "-nodefaults", "-no-user-config", "-display", "none", "-qmp", "stdio"];
+const QMP_PROBE_INPUT = ["qmp_capabilities", "query-migrate-capabilities", "quit"].map((execute) => `${JSON.stringify({ execute })}\n`).join("");
+
+/** The capability names in the reply to `query-migrate-capabilities` among the QMP lines of `output`. */
+export function parseMigrationCapabilities(output: string): Set<string> {
+  for (const line of output.split("\n")) {
+    let reply: { return?: unknown };
+    try {
+      reply = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    const list = reply.return;
+    if (Array.isArray(list) && list.length > 0 && list.every((c) => typeof c?.capability === "string")) {
+      return new Set(list.map((c: { capability: string }) => c.capability));
+    }
+  }
+  throw new HypervisorError("failed", `no migration capability list in QEMU's answer: ${JSON.stringify(output.slice(0, 200))}`);
+}
+
 /** One QEMU binary; each answer is asked once and kept (a failed probe is retried next time). */
 export class QemuBinary {
   private versionProbe?: Promise<QemuVersion>;
   private machinesProbe?: Promise<Set<string>>;
+  private capabilitiesProbe?: Promise<Set<string>>;
 
   constructor(readonly path: string) {}
 
@@ -60,10 +82,17 @@ export class QemuBinary {
     return this.machinesProbe;
   }
 
-  private async run(args: string[]): Promise<string> {
+  /** Migration capabilities this QEMU knows (`query-migrate-capabilities` of a machine-less instance). */
+  migrationCapabilities(): Promise<Set<string>> {
+    this.capabilitiesProbe ??= this.run(QMP_PROBE_ARGS, QMP_PROBE_INPUT).then(parseMigrationCapabilities);
+    this.capabilitiesProbe.catch(() => (this.capabilitiesProbe = undefined));
+    return this.capabilitiesProbe;
+  }
+
+  private async run(args: string[], input?: string): Promise<string> {
     let proc;
     try {
-      proc = Bun.spawn([this.path, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+      proc = Bun.spawn([this.path, ...args], { stdin: input === undefined ? "ignore" : new TextEncoder().encode(input), stdout: "pipe", stderr: "pipe" });
     } catch (err) {
       throw new HypervisorError("not_supported", `QEMU binary ${this.path} cannot be run: ${(err as Error).message}`, { cause: err });
     }

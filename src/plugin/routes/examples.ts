@@ -37,6 +37,7 @@ export const instanceExample: Example<typeof InstanceSchema> = {
   snapshot_policy: null,
   fork_of_snapshot: null,
   auto_standby: { enabled: true, idle_timeout: "5m0s", ignore_source_cidrs: [], ignore_destination_ports: [] },
+  memory: { backing: "file", shared_with_snapshot: null, private_bytes: 41_943_040 },
   network: {
     enabled: true,
     name: "default",
@@ -52,6 +53,7 @@ export const forkExample: Example<typeof InstanceSchema> = {
   id: "m1c7r2t9e4y6u8i0o3p5a2s4",
   name: "web-1-fork",
   fork_of_snapshot: "s8d2f4g6h1j3k5l7z9x0c2v4",
+  memory: { backing: "file", shared_with_snapshot: "s8d2f4g6h1j3k5l7z9x0c2v4", private_bytes: 33_554_432 },
   network: { ...instanceExample.network, mac: "02:91:c4:0e:5b:21", port_forwards: [{ guest_port: 80, host: "127.0.0.1:40547" }] },
 };
 

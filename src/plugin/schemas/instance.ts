@@ -48,6 +48,20 @@ export const CreateInstanceSchema = z
   .strict()
   .openapi("CreateInstanceRequest");
 
+export const InstanceMemorySchema = z
+  .object({
+    backing: z.enum(["file", "stream"]).openapi({
+      description: "file: the guest's RAM is a file mapped by the VMM (its own, or a snapshot's copy-on-write); stream: loaded into the VMM's anonymous memory",
+    }),
+    shared_with_snapshot: z.string().nullable().openapi({
+      description: "the snapshot whose memory file the RAM maps copy-on-write (pages the guest has not written are shared with it and its other forks); null when the RAM is the instance's own",
+    }),
+    private_bytes: z.number().int().nullable().openapi({
+      description: "Private_Clean + Private_Dirty of the VMM process (/proc/<pid>/smaps_rollup): memory mapped by this VMM alone, what ending it gives back; null when unreadable",
+    }),
+  })
+  .openapi("InstanceMemory");
+
 export const InstanceSchema = z
   .object({
     id: z.string(),
@@ -70,6 +84,7 @@ export const InstanceSchema = z
     fork_of_snapshot: z.string().nullable(),
     network: InstanceNetworkSchema,
     auto_standby: AutoStandbyPolicySchema.nullable(),
+    memory: InstanceMemorySchema.nullable().openapi({ description: "how the guest's memory is held while its VMM runs; null otherwise" }),
   })
   .openapi("Instance");
 

@@ -46,6 +46,7 @@ export function instanceToWire(v: InstanceView): z.infer<typeof InstanceSchema> 
     fork_of_snapshot: v.forkOfSnapshot,
     network: networkToWire(v.network),
     auto_standby: v.autoStandby ? autoStandbyToWire(v.autoStandby) : null,
+    memory: v.memory && { backing: v.memory.backing, shared_with_snapshot: v.memory.sharedWithSnapshot, private_bytes: v.memory.privateBytes },
   };
 }
 

@@ -15,6 +15,8 @@ const VmRecordFile = z
     detail: z.record(z.string(), z.unknown()).optional(),
     /** v2: the raw memory file's name in the standby dir (absent in launch records). */
     memory_file: z.string().optional(),
+    /** What that file is (hv's MemoryKind); absent: a migration stream, as every payload before RAM files. */
+    memory_kind: z.string().optional(),
     created_at: z.iso.datetime().optional(),
   })
   .transform((r) => ({
@@ -24,6 +26,7 @@ const VmRecordFile = z
     config: r.config,
     ...(r.detail ? { detail: r.detail } : {}),
     ...(r.memory_file ? { memoryFile: r.memory_file } : {}),
+    ...(r.memory_kind ? { memoryKind: r.memory_kind } : {}),
     ...(r.created_at ? { createdAt: new Date(r.created_at) } : {}),
   }));
 
@@ -35,6 +38,7 @@ export interface VmRecordBody {
   version: string;
   config: object;
   detail?: object;
+  memoryKind?: string;
 }
 
 function fieldsOf(vm: VmRecordBody, createdAt: Date | undefined): Record<string, unknown> {
@@ -47,7 +51,8 @@ function fieldsOf(vm: VmRecordBody, createdAt: Date | undefined): Record<string,
  * is when they were written (unknown for a rewritten version-1 record).
  */
 export async function writeSavedVm(standbyDir: string, vm: VmRecordBody, memoryFile: string, createdAt: Date | undefined): Promise<void> {
-  await writeRecord(join(standbyDir, SAVED_VM_RECORD), { ...fieldsOf(vm, createdAt), memory_file: memoryFile });
+  const kind = vm.memoryKind ? { memory_kind: vm.memoryKind } : {};
+  await writeRecord(join(standbyDir, SAVED_VM_RECORD), { ...fieldsOf(vm, createdAt), memory_file: memoryFile, ...kind });
 }
 
 export function readSavedVm(standbyDir: string): Promise<VmRecord> {

@@ -1,0 +1,114 @@
+// QEMU guests on file-backed memory (issue #16), real guests: the RAM is a file in the guest dir, a standby writes
+// device state only, forks of a snapshot map its RAM file copy-on-write and never write it, a fork that goes to
+// standby gets a complete memory of its own, and GET /instances/{id} says how each guest's memory is held.
+import { describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import type { TestService } from "../harness.ts";
+import { bootCount, bootGuest, consoleTicks, exec, isContinuous, tick, waitForTicks, withGuestService } from "./guest.ts";
+
+let svc: TestService;
+withGuestService((s) => (svc = s));
+
+const guest = (id: string, ...rel: string[]) => join(svc.dataDir, "guests", id, ...rel);
+const snapshotMemory = (id: string) => join(svc.dataDir, "snapshots", id, "guest", "standby", "memory");
+const savedRecord = (dir: string) => JSON.parse(readFileSync(join(dir, "vm.json"), "utf8"));
+const hash = (path: string) => new Bun.CryptoHasher("sha256").update(readFileSync(path)).digest("hex");
+
+async function memoryOf(ref: string) {
+  const res = await svc.call("GET", `/instances/${ref}`);
+  expect(res.status).toBe(200);
+  return res.body.memory as { backing: string; shared_with_snapshot: string | null; private_bytes: number | null } | null;
+}
+
+describe("file-backed memory", () => {
+  test("standby writes device state beside the RAM file; restore continues the counter on the same file", async () => {
+    const { id } = await bootGuest(svc, "filemem");
+    expect(existsSync(guest(id, "ram"))).toBe(true);
+    expect(await memoryOf(id)).toMatchObject({ backing: "file", shared_with_snapshot: null });
+    await waitForTicks(svc, id, 3);
+
+    expect((await svc.call("POST", `/instances/${id}/standby`)).body.state).toBe("Standby");
+    const standby = guest(id, "standby");
+    expect(savedRecord(standby)).toMatchObject({ memory_kind: "ram-file", memory_file: "memory" });
+    // The RAM file is the guest's whole memory, sparse; the state file is device state alone.
+    expect(statSync(join(standby, "memory")).size).toBe(256 * 1024 * 1024);
+    expect(statSync(join(standby, "state")).size).toBeLessThan(4 * 1024 * 1024);
+    expect(existsSync(guest(id, "ram"))).toBe(false);
+    expect(await memoryOf(id)).toBeNull();
+    const ino = statSync(join(standby, "memory")).ino;
+    const before = await consoleTicks(svc, id);
+
+    expect((await svc.call("POST", `/instances/${id}/restore`)).body.state).toBe("Running");
+    // Its own file again, mapped shared: the same inode, no copy.
+    expect(statSync(guest(id, "ram")).ino).toBe(ino);
+    expect(await memoryOf(id)).toMatchObject({ backing: "file", shared_with_snapshot: null });
+    await waitForTicks(svc, id, before.length + 2);
+    expect(isContinuous(await consoleTicks(svc, id))).toBe(true);
+    expect(await tick(svc, id)).toBeGreaterThanOrEqual(before.at(-1)!);
+    expect(await bootCount(svc, id)).toBe(1);
+  });
+
+  test("two forks of a snapshot diverge; the snapshot's RAM file keeps its bytes and its shared inode", async () => {
+    await bootGuest(svc, "fm-parent");
+    await exec(svc, "fm-parent", "echo parent > /run/who");
+    const snap = await svc.call("POST", "/instances/fm-parent/snapshots", { kind: "Standby", name: "fm-base" });
+    expect(snap.status, JSON.stringify(snap.body)).toBe(201);
+    // The parent was paused for a copy of its RAM, not ended: it runs on its own file still.
+    expect(await memoryOf("fm-parent")).toMatchObject({ backing: "file", shared_with_snapshot: null });
+    const file = snapshotMemory(snap.body.id);
+    const digest = hash(file);
+    const ino = statSync(file).ino;
+
+    const forks = [];
+    for (const name of ["fm-a", "fm-b"]) {
+      const res = await svc.call("POST", `/snapshots/${snap.body.id}/fork`, { name });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      expect(res.body).toMatchObject({ state: "Running", memory: { backing: "file", shared_with_snapshot: snap.body.id } });
+      forks.push(res.body.id as string);
+    }
+    for (const [i, id] of forks.entries()) {
+      expect((await exec(svc, id, "cat /run/who")).stdout).toBe("parent\n");
+      // Dirty a few MiB of guest RAM, different in each fork.
+      await exec(svc, id, `echo fork-${i} > /run/who; dd if=/dev/urandom of=/run/noise bs=1M count=4 2>/dev/null`);
+      // The fork's RAM name links the snapshot's inode (held while the VMM runs).
+      expect(statSync(guest(id, "ram")).ino).toBe(ino);
+    }
+    for (const [i, id] of forks.entries()) expect((await exec(svc, id, "cat /run/who")).stdout).toBe(`fork-${i}\n`);
+    expect((await exec(svc, "fm-parent", "cat /run/who")).stdout).toBe("parent\n");
+    expect(hash(file)).toBe(digest);
+    expect(statSync(file).ino).toBe(ino);
+    const fork = await memoryOf(forks[0]!);
+    expect(fork!.private_bytes).toBeGreaterThan(0);
+    expect(fork!.private_bytes!).toBeLessThan(256 * 1024 * 1024);
+  });
+
+  test("a fork gets memory of its own at its standby, keeps its state across restore, and a snapshot of it restores", async () => {
+    await bootGuest(svc, "fm-src");
+    const snap = await svc.call("POST", "/instances/fm-src/snapshots", { kind: "Standby", name: "fm-src-base" });
+    const file = snapshotMemory(snap.body.id);
+    const digest = hash(file);
+    const made = await svc.call("POST", `/snapshots/${snap.body.id}/fork`, { name: "fm-child" });
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    const id = made.body.id as string;
+    await exec(svc, id, "echo mine > /run/state");
+
+    expect((await svc.call("POST", `/instances/${id}/standby`)).body.state).toBe("Standby");
+    // Copy-on-write RAM is not the fork's file to keep: the whole memory goes into a stream of its own.
+    expect(savedRecord(guest(id, "standby"))).toMatchObject({ memory_kind: "migration-stream" });
+    expect(statSync(guest(id, "standby", "memory")).ino).not.toBe(statSync(file).ino);
+    expect((await svc.call("POST", `/instances/${id}/restore`)).body.state).toBe("Running");
+    expect((await exec(svc, id, "cat /run/state")).stdout).toBe("mine\n");
+    // From now on it runs on a RAM file of its own.
+    expect(await memoryOf(id)).toMatchObject({ backing: "file", shared_with_snapshot: null });
+    expect(hash(file)).toBe(digest);
+
+    const second = await svc.call("POST", `/instances/${id}/snapshots`, { kind: "Standby", name: "of-child" });
+    expect(second.status, JSON.stringify(second.body)).toBe(201);
+    await exec(svc, id, "echo later > /run/state");
+    const grandchild = await svc.call("POST", `/snapshots/${second.body.id}/fork`, { name: "fm-grandchild" });
+    expect(grandchild.status, JSON.stringify(grandchild.body)).toBe(201);
+    expect((await exec(svc, "fm-grandchild", "cat /run/state")).stdout).toBe("mine\n");
+    expect((await exec(svc, id, "cat /run/state")).stdout).toBe("later\n");
+  });
+});
