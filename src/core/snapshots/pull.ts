@@ -14,6 +14,7 @@ import { ensureFreeSpace } from "../service/disk-space.ts";
 import { indexSnapshot } from "../service/payload-reindex.ts";
 import { conflict, DomainError, invalidState, notFound } from "../errors.ts";
 import { assertCompatible } from "./compatibility.ts";
+import { localChunks } from "./local-chunks.ts";
 import { rebaseRecords } from "./import.ts";
 import { totals } from "./push.ts";
 import type { TransferReporter } from "./transfer-progress.ts";
@@ -56,12 +57,25 @@ export async function pullSnapshot(ctx: CoreContext, snapshotId: string, remote:
   report.start(total);
   const staging = await stageDir(ctx.paths.tmpDir);
   try {
-    // 2. Every file from its chunks, verified chunk by chunk and as a whole.
+    // 2. Every file from its chunks, verified chunk by chunk and as a whole; a chunk a local snapshot holds is
+    //    read from it, only the others are fetched.
+    const local = await localChunks(ctx);
+    let fetched = 0;
+    const fetchChunk = async (sha256: string, length: number) => {
+      const here = await local(sha256, length);
+      if (here) return here;
+      const bytes = await remote.getChunk(sha256, length);
+      fetched += bytes.length;
+      return bytes;
+    };
     for (const file of manifest.files) {
       await assembleFile(join(staging, file.path), file, {
         chunkBytes: manifest.chunk_bytes,
-        fetchChunk: (sha256, length) => remote.getChunk(sha256, length),
-        onChunk: ({ bytes, fetched }) => report.chunks(1, bytes, fetched ? bytes : 0),
+        fetchChunk,
+        onChunk: (bytes) => {
+          report.chunks(1, bytes, fetched);
+          fetched = 0;
+        },
         signal,
       });
     }

@@ -14,12 +14,6 @@ export interface ChunkedFile {
   chunks: string[];
 }
 
-/** What one chunk cost: its length, and whether it had to be fetched (holes are not). */
-export interface ChunkOutcome {
-  bytes: number;
-  fetched: boolean;
-}
-
 /** A chunk whose bytes do not hash to the manifest's name for it: the remote copy is damaged. */
 export class ChunkMismatchError extends Error {
   override readonly name = "ChunkMismatchError";
@@ -34,7 +28,8 @@ export interface AssembleOptions {
   chunkBytes: number;
   /** The stored bytes of a chunk expected to hold `length` bytes (a remote may return other bytes, or more). */
   fetchChunk: (sha256: string, length: number) => Promise<Uint8Array>;
-  onChunk: (outcome: ChunkOutcome) => void;
+  /** After each chunk is in place (written, or a hole), with its length. */
+  onChunk: (bytes: number) => void;
   signal?: AbortSignal;
 }
 
@@ -56,7 +51,7 @@ export async function assembleFile(target: string, file: ChunkedFile, options: A
           whole.update(bytes);
           await writeAll(handle, bytes, index * options.chunkBytes);
         }
-        options.onChunk({ bytes: length, fetched: bytes !== undefined });
+        options.onChunk(length);
       }
     };
     for (const [index, sha256] of file.chunks.entries()) {
