@@ -51,23 +51,38 @@ interface Job {
   view: ManifestJobView;
   abort: AbortController;
   done: Promise<Manifest>;
+  /** Lets a pending job run (from the queue, or at once for a caller waiting on it); idempotent. */
+  start: () => void;
 }
+
+/** Jobs hashing at once: one, so a restart with many unhashed snapshots does not crowd out the guests' work. */
+const JOBS_AT_ONCE = 1;
 
 export class ManifestJobs {
   private readonly jobs = new Map<string, Job>();
+  /** Snapshots whose job waits for a turn, oldest first. */
+  private readonly queue: string[] = [];
+  private running = 0;
   /** Image content hashes by name, valid while the image's files keep their size and mtime. */
   private readonly imageHashes = new Map<string, { stamp: string; hash: Promise<string> }>();
   private cpu?: HostCpu;
 
   constructor(private readonly deps: ManifestJobsDeps) {}
 
-  /** Starts hashing `snapshotId` unless a job for it is already there. */
+  /** Queues hashing `snapshotId` unless a job for it is already waiting or running. */
   schedule(snapshotId: string): void {
-    if (this.jobs.get(snapshotId)?.view.state === "running") return;
-    const job: Job = { view: { state: "running", bytesDone: 0, bytesTotal: 0, error: null }, abort: new AbortController(), done: Promise.resolve(undefined as never) };
-    this.jobs.set(snapshotId, job);
-    job.done = this.run(snapshotId, job);
+    if (this.active(snapshotId)) return;
+    const turn = Promise.withResolvers<void>();
+    const job: Job = {
+      view: { state: "pending", bytesDone: 0, bytesTotal: 0, error: null },
+      abort: new AbortController(),
+      done: turn.promise.then(() => this.run(snapshotId, job)),
+      start: () => turn.resolve(),
+    };
     job.done.catch(() => {}); // the outcome is in the view; waiters get it from ensure()
+    this.jobs.set(snapshotId, job);
+    this.queue.push(snapshotId);
+    this.next();
   }
 
   /** The job of `snapshotId`: running, or how the last one ended; "done" when the manifest is on disk. */
@@ -86,14 +101,17 @@ export class ManifestJobs {
    * change is what verify reports.
    */
   async ensure(snapshotId: string): Promise<Manifest> {
-    const running = this.jobs.get(snapshotId);
-    if (running?.view.state === "running") return running.done;
+    const waiting = this.active(snapshotId);
+    if (waiting) {
+      waiting.start(); // a caller waits for it: its turn is now
+      return waiting.done;
+    }
     const dir = this.deps.paths.snapshot(snapshotId);
     const stored = await readManifest(dir);
     if (stored?.kind === "newer") throw invalidState(`snapshot ${snapshotId} has a manifest of format ${stored.formatVersion}, newer than this server reads`);
     if (!stored) {
       this.schedule(snapshotId);
-      return this.jobs.get(snapshotId)!.done;
+      return this.ensure(snapshotId);
     }
     return this.refreshMemoryEntries(dir, stored.manifest);
   }
@@ -136,19 +154,44 @@ export class ManifestJobs {
 
   /** Stops every job (their snapshots, still without a manifest, are queued again at the next start). */
   async stopAll(): Promise<void> {
-    const jobs = [...this.jobs.values()].filter((j) => j.view.state === "running");
-    for (const job of jobs) job.abort.abort(new Error("service stopping"));
+    const jobs = [...this.jobs.keys()].flatMap((id) => this.active(id) ?? []);
+    this.queue.length = 0;
+    for (const job of jobs) {
+      job.abort.abort(new Error("service stopping"));
+      job.start();
+    }
     await Promise.allSettled(jobs.map((j) => j.done));
   }
 
   /** A snapshot being deleted: its job stops first. */
   async cancel(snapshotId: string): Promise<void> {
-    const job = this.jobs.get(snapshotId);
-    if (job?.view.state === "running") {
+    const job = this.active(snapshotId);
+    if (job) {
       job.abort.abort(new Error("snapshot deleted"));
+      job.start();
       await job.done.catch(() => {});
     }
     this.jobs.delete(snapshotId);
+  }
+
+  /** The job of `snapshotId` if it is waiting or running. */
+  private active(snapshotId: string): Job | undefined {
+    const job = this.jobs.get(snapshotId);
+    return job?.view.state === "pending" || job?.view.state === "running" ? job : undefined;
+  }
+
+  /** Gives queued jobs their turn while fewer than JOBS_AT_ONCE run. */
+  private next(): void {
+    while (this.running < JOBS_AT_ONCE && this.queue.length > 0) {
+      const job = this.active(this.queue.shift()!);
+      if (!job) continue;
+      this.running++;
+      job.start();
+      void job.done.catch(() => {}).finally(() => {
+        this.running--;
+        this.next();
+      });
+    }
   }
 
   private async facts(imageName: string | undefined): Promise<ManifestFacts> {
@@ -161,7 +204,9 @@ export class ManifestJobs {
   private async run(snapshotId: string, job: Job): Promise<Manifest> {
     const dir = this.deps.paths.snapshot(snapshotId);
     const signal = job.abort.signal;
+    job.view.state = "running";
     try {
+      signal.throwIfAborted();
       for (let attempt = 1; ; attempt++) {
         try {
           const row = this.deps.snapshots.get(snapshotId);
