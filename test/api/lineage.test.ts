@@ -16,6 +16,7 @@ interface Node {
   state: string;
   ref_count: number | null;
   memory: { links: number; shared_with: number; allocated_bytes: number } | null;
+  vmm_memory: { backing: string; shared_with_snapshot: string | null; private_bytes: number | null } | null;
   disk_bytes: number | null;
   source_deleted: boolean;
   parent_id: string | null;
@@ -48,6 +49,9 @@ test("instance → snapshots → forks → their snapshots, with memory links, b
   ]);
   const byId = new Map(tree.nodes.map((n) => [n.id, n]));
   expect(byId.get(a)).toMatchObject({ state: "Running", memory: null, source_deleted: false });
+  // The fake VMM loads memory from a stream: its own, nothing mapped; a Standby fork has no VMM.
+  expect(byId.get(a)!.vmm_memory).toMatchObject({ backing: "stream", shared_with_snapshot: null });
+  expect(byId.get(f)!.vmm_memory).toBeNull();
   expect(byId.get(s1)).toMatchObject({ state: "Standby", ref_count: 1 });
   expect(byId.get(s2)).toMatchObject({ ref_count: 0 });
   // The fork's standby memory is a hard link to its snapshot's: one file, two names, counted in both nodes.

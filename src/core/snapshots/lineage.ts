@@ -11,6 +11,7 @@ import type { InstanceRow, SnapshotRow } from "../../store/schema.ts";
 import type { CoreContext } from "../service/context.ts";
 import { invalidRequest } from "../errors.ts";
 import { instanceState, resolveInstance } from "../instances/view.ts";
+import { memoryView, type MemoryView } from "../instances/memory-view.ts";
 import { isHypervisorType } from "../service/hypervisor-lookup.ts";
 import { snapshotRow } from "./view.ts";
 
@@ -36,6 +37,8 @@ export interface LineageNode {
   /** Snapshots: instances forked from it. */
   refCount: number | null;
   memory: MemoryHolding | null;
+  /** A running instance's guest memory: file or stream backed, the snapshot it maps copy-on-write, private bytes. */
+  vmmMemory: MemoryView | null;
   diskBytes: number | null;
   /** The node this one came from no longer exists. */
   sourceDeleted: boolean;
@@ -142,6 +145,7 @@ async function describeSnapshot(ctx: CoreContext, snap: SnapshotRow): Promise<De
     createdAt: snap.createdAt,
     refCount: ctx.snapshots.refCounts([snap.id]).get(snap.id) ?? 0,
     memory: snap.kind === "Standby" ? await memoryHolding(ctx, join(dir, GUEST_FILES.standbyDir), snap.sourceHypervisor) : null,
+    vmmMemory: null,
     diskBytes: snap.allocatedBytes,
     sourceDeleted: !ctx.instances.get(snap.sourceInstanceId),
   };
@@ -159,13 +163,14 @@ async function describeInstance(ctx: CoreContext, row: InstanceRow): Promise<Des
     createdAt: row.createdAt,
     refCount: null,
     memory: state === "Standby" ? await memoryHolding(ctx, join(dir, GUEST_FILES.standbyDir), row.hypervisor) : null,
+    vmmMemory: await memoryView(ctx, row),
     diskBytes: await allocatedSize(dir).catch(() => null),
     sourceDeleted: from !== undefined && !ctx.snapshots.get(from),
   };
 }
 
 function deleted(ref: Ref, place: Pick<LineageNode, "parentId" | "depth" | "childrenCut">, name?: string): LineageNode {
-  return { ...place, ...ref, name: name ?? null, state: "Deleted", createdAt: null, refCount: null, memory: null, diskBytes: null, sourceDeleted: false };
+  return { ...place, ...ref, name: name ?? null, state: "Deleted", createdAt: null, refCount: null, memory: null, vmmMemory: null, diskBytes: null, sourceDeleted: false };
 }
 
 /** The stored memory file of a standby dir (raw or compressed), if this host has the hypervisor that named it. */

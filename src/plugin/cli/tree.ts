@@ -30,6 +30,11 @@ function details(n: Node): string {
     const size = humanBytes(n.memory.allocated_bytes);
     parts.push(n.memory.shared_with > 0 ? `memory ${size} shared with ${n.memory.shared_with}` : `memory ${size} private`);
   }
+  if (n.vmm_memory) {
+    const { backing, shared_with_snapshot: mapped, private_bytes: own } = n.vmm_memory;
+    parts.push(mapped ? `RAM file maps ${mapped}` : `RAM ${backing === "file" ? "file" : "loaded"}, own`);
+    if (own !== null) parts.push(`VMM private ${humanBytes(own)}`);
+  }
   if (n.disk_bytes !== null) parts.push(`disk ${humanBytes(n.disk_bytes)}`);
   if (n.source_deleted) parts.push("source deleted");
   if (n.children_cut) parts.push("more below --max-depth");

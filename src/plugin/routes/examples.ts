@@ -123,7 +123,7 @@ export const retentionPreviewExample: Example<typeof RetentionPreviewSchema> = {
   ],
 };
 
-const lineageNode = { ref_count: null, memory: null, source_deleted: false, children_cut: false } as const;
+const lineageNode = { ref_count: null, memory: null, vmm_memory: null, source_deleted: false, children_cut: false } as const;
 export const lineageExample: Example<typeof LineageSchema> = {
   ancestors: [],
   nodes: [

@@ -3,6 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { CoreContext } from "../../core/service/context.ts";
 import { instanceLineage, snapshotLineage, type Lineage, type LineageNode } from "../../core/snapshots/lineage.ts";
 import { NEXT_CURSOR_HEADER } from "../wire/cursor.ts";
+import { memoryToWire } from "../wire/to-wire.ts";
 import { IdParamSchema } from "../schemas/common.ts";
 import { LineageQuerySchema, LineageSchema } from "../schemas/lineage.ts";
 import { SnapshotParamSchema } from "../schemas/snapshot.ts";
@@ -45,6 +46,7 @@ function nodeToWire(n: LineageNode): z.infer<typeof LineageSchema>["nodes"][numb
     created_at: n.createdAt?.toISOString() ?? null,
     ref_count: n.refCount,
     memory: n.memory && { links: n.memory.links, shared_with: n.memory.links - 1, allocated_bytes: n.memory.allocatedBytes },
+    vmm_memory: n.vmmMemory && memoryToWire(n.vmmMemory),
     disk_bytes: n.diskBytes,
     source_deleted: n.sourceDeleted,
     parent_id: n.parentId,

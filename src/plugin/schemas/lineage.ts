@@ -1,5 +1,6 @@
 // Lineage responses: the tree below an instance or a snapshot, as pre-order nodes with their parent and depth.
 import { z } from "@hono/zod-openapi";
+import { InstanceMemorySchema } from "./instance.ts";
 import { DEFAULT_LINEAGE_DEPTH, DEFAULT_LINEAGE_NODES, MAX_LINEAGE_DEPTH, MAX_LINEAGE_NODES } from "../../core/snapshots/lineage.ts";
 
 export const LineageQuerySchema = z.object({
@@ -36,6 +37,7 @@ export const LineageNodeSchema = z
       })
       .nullable()
       .openapi({ description: "how the stored memory is held; null when none is stored (Stopped, Running)" }),
+    vmm_memory: InstanceMemorySchema.nullable().openapi({ description: "a running instance's guest memory, as GET /instances/{id} reports it" }),
     disk_bytes: z.number().int().nullable().openapi({ description: "disk space the payload or guest dir occupies" }),
     source_deleted: z.boolean().openapi({ description: "the instance or snapshot it came from no longer exists" }),
     parent_id: z.string().nullable(),

@@ -9,7 +9,8 @@ import type { NetworkView } from "../../core/network/network-view.ts";
 import type { InstanceNetworkSchema } from "../schemas/network.ts";
 import type { InstanceView } from "../../core/instances/view.ts";
 import type { SnapshotView } from "../../core/snapshots/view.ts";
-import type { InstanceSchema, SnapshotPolicySchema } from "../schemas/instance.ts";
+import type { InstanceMemorySchema, InstanceSchema, SnapshotPolicySchema } from "../schemas/instance.ts";
+import type { MemoryView } from "../../core/instances/memory-view.ts";
 import type { SnapshotSchema } from "../schemas/snapshot.ts";
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
@@ -46,8 +47,12 @@ export function instanceToWire(v: InstanceView): z.infer<typeof InstanceSchema> 
     fork_of_snapshot: v.forkOfSnapshot,
     network: networkToWire(v.network),
     auto_standby: v.autoStandby ? autoStandbyToWire(v.autoStandby) : null,
-    memory: v.memory && { backing: v.memory.backing, shared_with_snapshot: v.memory.sharedWithSnapshot, private_bytes: v.memory.privateBytes },
+    memory: v.memory && memoryToWire(v.memory),
   };
+}
+
+export function memoryToWire(m: MemoryView): z.infer<typeof InstanceMemorySchema> {
+  return { backing: m.backing, shared_with_snapshot: m.sharedWithSnapshot, private_bytes: m.privateBytes };
 }
 
 /** Reference shape: name/ip/mac only when enabled (ip/mac while the VM holds its lease), bandwidths only when set. */
