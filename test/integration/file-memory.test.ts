@@ -2,9 +2,10 @@
 // device state only, forks of a snapshot map its RAM file copy-on-write and never write it, a fork that goes to
 // standby gets a complete memory of its own, and GET /instances/{id} says how each guest's memory is held.
 import { describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { TestService } from "../harness.ts";
+import { startService, type TestService } from "../harness.ts";
 import { bootCount, bootGuest, consoleTicks, exec, isContinuous, tick, waitForTicks, withGuestService } from "./guest.ts";
 
 let svc: TestService;
@@ -15,8 +16,10 @@ const snapshotMemory = (id: string) => join(svc.dataDir, "snapshots", id, "guest
 const savedRecord = (dir: string) => JSON.parse(readFileSync(join(dir, "vm.json"), "utf8"));
 const hash = (path: string) => new Bun.CryptoHasher("sha256").update(readFileSync(path)).digest("hex");
 
-async function memoryOf(ref: string) {
-  const res = await svc.call("GET", `/instances/${ref}`);
+const memoryOf = (ref: string) => memoryOfIn(svc, ref);
+
+async function memoryOfIn(service: TestService, ref: string) {
+  const res = await service.call("GET", `/instances/${ref}`);
   expect(res.status).toBe(200);
   return res.body.memory as { backing: string; shared_with_snapshot: string | null; private_bytes: number | null } | null;
 }
@@ -110,5 +113,54 @@ describe("file-backed memory", () => {
     expect(grandchild.status, JSON.stringify(grandchild.body)).toBe(201);
     expect((await exec(svc, "fm-grandchild", "cat /run/state")).stdout).toBe("mine\n");
     expect((await exec(svc, id, "cat /run/state")).stdout).toBe("later\n");
+  });
+});
+
+describe("payloads written before file-backed memory", () => {
+  test("a migration-stream standby and snapshot, records as the old server wrote them, restore and fork", async () => {
+    // The still-supported anonymous-memory path writes today's stream payloads; their records lose memory_kind.
+    const dataDir = mkdtempSync(join(tmpdir(), "sv-stream-"));
+    const old = await startService({ dataDir, hypervisors: { qemu: { memory: "anonymous" } } });
+    let id: string;
+    let snapId: string;
+    try {
+      id = (await bootGuest(old, "streamed")).id;
+      await exec(old, id, "echo from-stream > /run/state");
+      await waitForTicks(old, id, 3);
+      expect(await memoryOfIn(old, id)).toMatchObject({ backing: "stream", shared_with_snapshot: null });
+      expect((await old.call("POST", `/instances/${id}/standby`)).body.state).toBe("Standby");
+      snapId = (await old.call("POST", `/instances/${id}/snapshots`, { kind: "Standby", name: "streamed" })).body.id;
+    } finally {
+      await old.close();
+    }
+    const standbys = [join(dataDir, "guests", id, "standby"), join(dataDir, "snapshots", snapId, "guest", "standby")];
+    for (const dir of standbys) {
+      const { memory_kind, ...record } = savedRecord(dir);
+      expect(memory_kind).toBe("migration-stream");
+      expect(record.detail.ram).toBeUndefined();
+      expect(existsSync(join(dir, "state"))).toBe(false);
+      writeFileSync(join(dir, "vm.json"), `${JSON.stringify(record, null, 2)}\n`);
+    }
+
+    const now = await startService({ dataDir });
+    try {
+      const ticksBefore = await consoleTicks(now, id);
+      const restored = await now.call("POST", `/instances/${id}/restore`);
+      expect(restored.status, JSON.stringify(restored.body)).toBe(200);
+      expect((await exec(now, id, "cat /run/state")).stdout).toBe("from-stream\n");
+      await waitForTicks(now, id, ticksBefore.length + 2);
+      expect(isContinuous(await consoleTicks(now, id))).toBe(true);
+      // The stream was loaded into a RAM file of the guest's own: its next standby is device state only.
+      expect(restored.body.memory).toMatchObject({ backing: "file", shared_with_snapshot: null });
+      expect((await now.call("POST", `/instances/${id}/standby`)).body.state).toBe("Standby");
+      expect(savedRecord(join(dataDir, "guests", id, "standby"))).toMatchObject({ memory_kind: "ram-file" });
+
+      const fork = await now.call("POST", `/snapshots/${snapId}/fork`, { name: "streamed-fork" });
+      expect(fork.status, JSON.stringify(fork.body)).toBe(201);
+      expect((await exec(now, "streamed-fork", "cat /run/state")).stdout).toBe("from-stream\n");
+    } finally {
+      await now.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
