@@ -197,6 +197,10 @@ describe("export and import between two data dirs", () => {
         [withManifest(archive, (m) => ({ ...m, hypervisor: { type: "firecracker", version: "1.0" } })), ["hypervisor_missing"]],
         [withManifest(archive, (m) => ({ ...m, image: { ...m.image, name: "elsewhere" } })), ["image_missing"]],
         [withManifest(archive, (m) => ({ ...m, image: { ...m.image, content_hash: "f".repeat(64) } })), ["image_missing"]],
+        // Cloud Hypervisor has no versioned machine types: a snapshot from a newer one does not load.
+        [withManifest(archive, (m) => ({ ...m, hypervisor: { ...m.hypervisor, version: "999.0" } })), ["hypervisor_too_old"]],
+        // Memory captured where the guest could see a CPU feature this host lacks.
+        [withManifest(archive, (m) => ({ ...m, memory: { ...m.memory, kind: "migration-stream" }, host_cpu: { model: "Elsewhere CPU", flags: ["sv_test_feature"] } })), ["cpu_feature_missing"]],
       ] as const;
       for (const [bytes, codes] of refusals) {
         const res = await importInto(c, bytes);

@@ -80,10 +80,14 @@ describe("a standby snapshot moved to another data dir", () => {
     await expectNothingImported(b, id);
   }, 120_000);
 
-  test("a manifest of a newer format, or from another accel, is refused with typed reasons", async () => {
+  test("a manifest of a newer format, an unknown machine, a newer QEMU or another accel is refused with typed reasons", async () => {
     const newer = await importInto(b, withManifest(plain, (m) => ({ ...m, format_version: m.format_version + 1 })));
     expect(newer.status).toBe(409);
     expect(await newer.json()).toMatchObject({ code: "incompatible_snapshot", reasons: [{ code: "format_too_new" }] });
+    const unknownMachine = await importInto(b, withManifest(plain, (m) => ({ ...m, machine: { ...m.machine, type: "pc-q35-99.9" } })));
+    expect(((await unknownMachine.json()) as any).reasons.map((r: { code: string }) => r.code)).toEqual(["machine_type_unknown"]);
+    const newerQemu = await importInto(b, withManifest(plain, (m) => ({ ...m, hypervisor: { ...m.hypervisor, version: "99.0.0" }, machine: { ...m.machine, type: "pc-q35-99.0" } })));
+    expect(((await newerQemu.json()) as any).reasons.map((r: { code: string }) => r.code)).toEqual(["hypervisor_too_old"]);
     const accels = (await b.sv.core.hypervisors.qemu!.restoreHost!()).accels;
     const other = ["kvm", "tcg"].find((x) => !accels.includes(x));
     if (other) {
