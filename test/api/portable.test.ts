@@ -213,4 +213,13 @@ describe("export and import between two data dirs", () => {
       await c.close();
     }
   });
+
+  test("back on its first host after a delete there, an import whose name a newer snapshot took is 409", async () => {
+    expect((await a.call("DELETE", `/snapshots/${id}`)).status).toBe(204);
+    expect((await a.call("POST", "/instances/traveller/snapshots", { kind: "Stopped", name: "portable" })).status).toBe(201);
+    const home = await importInto(a, archive);
+    expect(home.status).toBe(409);
+    expect(home.body.message).toContain('snapshot name "portable" already exists');
+    await expectNothingImported(a, id);
+  });
 });

@@ -67,6 +67,7 @@ export async function exportSnapshot(ctx: CoreContext, snapshotId: string, compr
 
 /** The manifest (brought up to date) and a handle on each of its files, checked to have the recorded size. */
 async function openPayload(ctx: CoreContext, snapshotId: string): Promise<{ manifest: Manifest; handles: FileHandle[] }> {
+  snapshotRow(ctx, snapshotId); // not deleted while the lock was awaited
   const manifest = await ctx.manifests.ensure(snapshotId);
   const dir = ctx.paths.snapshot(snapshotId);
   const handles: FileHandle[] = [];

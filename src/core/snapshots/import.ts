@@ -14,6 +14,8 @@ import { sha256Hex, type FileHandle } from "../../store/payload/chunk-hash.ts";
 import { hashPayloadFiles, ManifestError, manifestJson, manifestPath, parseManifest, type Manifest, type ManifestFile } from "../../store/payload/manifest.ts";
 import { MANIFEST_RECORD, SNAPSHOT_GUEST_DIR } from "../../store/payload/layout.ts";
 import { readInstanceRecord } from "../../store/payload/instance-record.ts";
+import { readSnapshotRecord } from "../../store/payload/snapshot-record.ts";
+import { isSafeId } from "../../store/paths.ts";
 import type { CoreContext } from "../service/context.ts";
 import { conflict, DomainError, inStep, invalidRequest } from "../errors.ts";
 import { ensureFreeSpace } from "../service/disk-space.ts";
@@ -40,6 +42,11 @@ export async function importSnapshot(ctx: CoreContext, archive: AsyncIterable<Ui
     await ctx.locks.run(`snapshot:${snapshotId}`, async () => {
       if (ctx.snapshots.get(snapshotId!)) throw conflict(`snapshot ${snapshotId} already exists on this host`);
       await receiveFiles(entries, manifest, staging);
+      const record = await readSnapshotRecord(staging);
+      if (record.id !== snapshotId) throw new ManifestError(`snapshot.json names snapshot ${record.id}, the manifest ${snapshotId}`);
+      if (record.name !== null && ctx.snapshots.nameTaken(record.sourceInstanceId, record.name)) {
+        throw conflict(`snapshot name ${JSON.stringify(record.name)} already exists for source instance ${record.sourceInstanceId}`);
+      }
       await rebaseRecords(ctx, staging, manifest);
       await commitDir(staging, ctx.paths.snapshot(snapshotId!));
       try {
@@ -73,7 +80,7 @@ async function readManifestMember(ctx: CoreContext, entries: AsyncGenerator<TarE
   const parsed = parseManifest(json);
   await assertCompatible(ctx, parsed, "snapshot cannot be restored on this host");
   const manifest = (parsed as Extract<typeof parsed, { kind: "current" }>).manifest;
-  if (!/^[a-z][a-z0-9]{0,62}$/.test(manifest.snapshot.id)) throw new ManifestError(`snapshot.id ${JSON.stringify(manifest.snapshot.id)} is not a snapshot id`);
+  if (!isSafeId(manifest.snapshot.id)) throw new ManifestError(`snapshot.id ${JSON.stringify(manifest.snapshot.id)} is not a snapshot id`);
   if (manifest.chunk_bytes > MAX_CHUNK_BYTES) throw new ManifestError(`chunk_bytes ${manifest.chunk_bytes} is larger than ${MAX_CHUNK_BYTES}`);
   await ensureFreeSpace(ctx, manifest.files.reduce((sum, f) => sum + f.size, 0), `import of snapshot ${manifest.snapshot.id}`);
   return manifest;

@@ -26,6 +26,7 @@ export interface VerifyReport {
 export async function verifySnapshot(ctx: CoreContext, snapshotId: string): Promise<VerifyReport> {
   snapshotRow(ctx, snapshotId);
   return ctx.locks.run(`snapshot:${snapshotId}`, async () => {
+    snapshotRow(ctx, snapshotId); // not deleted while the lock was awaited
     const manifest = await ctx.manifests.ensure(snapshotId);
     const dir = ctx.paths.snapshot(snapshotId);
     const present = new Map((await payloadFiles(dir)).map((f) => [f.path, f.size]));
