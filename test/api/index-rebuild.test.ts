@@ -108,3 +108,73 @@ test("a rebuilt compressed snapshot reports the level its record asked for, not 
     await own.close();
   }
 });
+
+test("pins, unpins and a schedule's ownership survive a lost database; pinning never changes the manifest", async () => {
+  let now = new Date("2026-11-30T10:00:00Z");
+  const own = await startService({ clock: () => now });
+  const snapshots = () => own.call("GET", "/snapshots");
+  let before: { id: string; name: string }[];
+  const byName: Record<string, string> = {};
+  let scheduledId = "";
+  let instanceId = "";
+  try {
+    await registerFakeImage(own);
+    const created = await own.call("POST", "/instances", { name: "keeper", image: "fake", size: "256MB", overlay_size: "64MB" });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    instanceId = created.body.id;
+    for (const [name, pinned] of [["pinned-at-create", true], ["pinned-by-patch", false], ["unpinned", true], ["damaged", false]] as const) {
+      const res = await own.call("POST", "/instances/keeper/snapshots", { kind: "Stopped", name, pinned });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      byName[name] = res.body.id;
+    }
+    expect((await own.call("PUT", "/instances/keeper/snapshot-schedule", { interval: "1h", retention: { max_count: 5 } })).status).toBe(200);
+    now = new Date(now.getTime() + 2 * 3_600_000);
+    expect(await own.sv.runDueSchedules()).toEqual([]);
+    const scheduled = (await snapshots()).body.filter((s: { origin: string }) => s.origin === "schedule");
+    expect(scheduled).toHaveLength(1);
+    expect(scheduled[0]).toMatchObject({ schedule_id: instanceId, pinned: false });
+    scheduledId = scheduled[0].id;
+
+    // Pin and unpin a hashed snapshot: its manifest stays byte for byte, and verify finds nothing unexpected.
+    const id = byName["pinned-by-patch"]!;
+    const manifestFile = join(own.dataDir, "snapshots", id, "manifest.json");
+    let hashed = false;
+    for (let i = 0; i < 400 && !hashed; i++) {
+      hashed = (await own.call("GET", `/snapshots/${id}/manifest`)).body.job?.state === "done";
+      if (!hashed) await Bun.sleep(25);
+    }
+    expect(hashed).toBe(true);
+    const manifest = readFileSync(manifestFile, "utf8");
+    for (const pinned of [true, false, true]) {
+      expect((await own.call("PATCH", `/snapshots/${id}`, { pinned })).body.pinned).toBe(pinned);
+      expect(readFileSync(manifestFile, "utf8")).toBe(manifest);
+      expect((await own.call("POST", `/snapshots/${id}/verify`)).body).toMatchObject({ ok: true, problems: [] });
+    }
+    expect((await own.call("PATCH", `/snapshots/${byName.unpinned}`, { pinned: false })).body.pinned).toBe(false);
+    before = (await snapshots()).body;
+  } finally {
+    await own.sv.stop();
+  }
+
+  for (const file of readdirSync(own.dataDir).filter((f) => f.startsWith("snapvisor.db"))) rmSync(join(own.dataDir, file));
+  // A host-local record that cannot be read cannot say the snapshot was not pinned: it comes back pinned.
+  writeFileSync(join(own.dataDir, "snapshots", byName.damaged!, "local-state.json"), "{ damaged");
+  const rebuilt = await startService({ dataDir: own.dataDir, clock: () => now });
+  try {
+    const after: { id: string; name: string; pinned: boolean }[] = (await rebuilt.call("GET", "/snapshots")).body;
+    const expected = before.map((s) => (s.name === "damaged" ? { ...s, pinned: true } : s));
+    expect(after as object[]).toEqual(expected);
+    expect(Object.fromEntries(after.map((s) => [s.name, s.pinned]))).toMatchObject({ "pinned-at-create": true, "pinned-by-patch": true, unpinned: false, damaged: true });
+    expect((await rebuilt.call("GET", `/snapshots/${scheduledId}`)).body).toMatchObject({ origin: "schedule", schedule_id: instanceId });
+    const refused = await rebuilt.call("DELETE", `/snapshots/${byName["pinned-at-create"]}`);
+    expect(refused.status).toBe(409);
+    expect(refused.body.message).toContain("pinned");
+    expect((await rebuilt.call("DELETE", `/snapshots/${byName.unpinned}`)).status).toBe(204);
+    // The schedule's snapshot is its again: a schedule put back on the instance manages it (and only it).
+    expect((await rebuilt.call("PUT", "/instances/keeper/snapshot-schedule", { interval: "1h", retention: { max_count: 5 } })).status).toBe(200);
+    const preview = (await rebuilt.call("POST", "/instances/keeper/snapshot-schedule/preview")).body;
+    expect(preview.snapshots.map((s: { id: string }) => s.id)).toEqual([scheduledId]);
+  } finally {
+    await rebuilt.close();
+  }
+});

@@ -1,7 +1,7 @@
 // Payload dirs without a row (the database lost or rolled back, a crash between a dir's rename and its row's
 // commit) are indexed again from the records they carry: images from image.json, instances from their guest dir's
-// instance record, snapshots from snapshot.json plus their guest copy's instance record, fork links from the
-// forks' records.
+// instance record, snapshots from snapshot.json plus their guest copy's instance record and their host-local
+// record (pin, origin), fork links from the forks' records.
 // What cannot be read is moved to <data>/quarantine and logged; start-up never deletes a payload it does not know.
 import { existsSync } from "node:fs";
 import { mkdir, readdir, rename, stat } from "node:fs/promises";
@@ -10,6 +10,7 @@ import { CODECS } from "../../store/codecs/codec-table.ts";
 import { payloadSizes } from "../../store/file-sizes.ts";
 import { readInstanceRecord, type InstanceIdentity } from "../../store/payload/instance-record.ts";
 import { SNAPSHOT_GUEST_DIR, standbyPath } from "../../store/payload/layout.ts";
+import { readLocalState, type LocalState } from "../../store/payload/local-state.ts";
 import { compressedPath, storedMemoryForm } from "../../store/payload/memory-forms.ts";
 import { readSnapshotRecord } from "../../store/payload/snapshot-record.ts";
 import { readSavedVm } from "../../store/payload/vm-record.ts";
@@ -98,7 +99,17 @@ export async function indexSnapshot(ctx: CoreContext, id: string): Promise<void>
     storedMetadata: storedMetadataOf({ ...instance, hypervisorVersion: record.sourceHypervisorVersion }),
     ...(await payloadSizes(guest)),
     ...(await compressionOf(ctx, guest, record.kind === "Standby" ? instance.hypervisor : undefined, record.compression)),
+    ...(await localStateOf(ctx, dir)),
     rowState: "ready",
+  });
+}
+
+/** A damaged host-local record cannot say whether the user pinned the snapshot: it comes back pinned (and manual,
+ * so no schedule prunes it), which a PATCH undoes; the rest of the payload is still good. */
+async function localStateOf(ctx: CoreContext, dir: string): Promise<LocalState> {
+  return readLocalState(dir).catch((err: unknown) => {
+    ctx.logger.warn("unreadable snapshot local state: indexed as pinned", { path: dir, error: err instanceof Error ? err.message : String(err) });
+    return { pinned: true, origin: "manual", scheduleId: null };
   });
 }
 

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { commitDir, removeTree, stageDir } from "../../fs/atomic.ts";
 import { payloadSizes } from "../../store/file-sizes.ts";
 import { GUEST_FILES } from "../../store/payload/layout.ts";
+import { writeLocalState, type LocalState } from "../../store/payload/local-state.ts";
 import { writeSnapshotRecord, type SnapshotRecord } from "../../store/payload/snapshot-record.ts";
 import type { InstanceRow, SnapshotRow, StoredMetadata } from "../../store/schema.ts";
 import { resolveCompression, type CompressionConfig } from "../compression/compression-policy.ts";
@@ -68,6 +69,11 @@ export async function createSnapshot(ctx: CoreContext, ref: string, input: Creat
     const payload = join(staging, "guest");
     let row: InstanceRow;
     let record: SnapshotRecord;
+    const local: LocalState = {
+      pinned: input.pinned ?? false,
+      origin: input.scheduleId === undefined ? "manual" : "schedule",
+      scheduleId: input.scheduleId ?? null,
+    };
     try {
       await captureLive(ctx, id, source.state, "create_snapshot", () => copyGuestDir(hv, guestDir(ctx, id), payload, "snapshot"));
       row = ctx.instances.get(id)!;
@@ -85,6 +91,7 @@ export async function createSnapshot(ctx: CoreContext, ref: string, input: Creat
       };
       // With guest/vm.json, the record rebuilds the row if the index is lost.
       await writeSnapshotRecord(staging, record);
+      await writeLocalState(staging, local);
       // 4. Rename into place, then commit the row.
       await commitDir(staging, ctx.paths.snapshot(snapshotId));
     } catch (err) {
@@ -102,9 +109,7 @@ export async function createSnapshot(ctx: CoreContext, ref: string, input: Creat
         compressedSizeBytes: null,
         uncompressedSizeBytes: null,
         rowState: "ready",
-        origin: input.scheduleId === undefined ? "manual" : "schedule",
-        scheduleId: input.scheduleId ?? null,
-        pinned: input.pinned ?? false,
+        ...local,
       });
     } catch (err) {
       await removeTree(ctx.paths.snapshot(snapshotId));

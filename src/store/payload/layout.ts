@@ -12,6 +12,7 @@
 // <snapshot dir>/
 //   snapshot.json        snapshot record: name, kind, tags, source (snapshot-record.ts)
 //   manifest.json        hashes per file and 4 MiB chunk, restore requirements (manifest.ts); absent until hashed
+//   local-state.json     this host's facts about it: pinned, origin, schedule (local-state.ts); never hashed or sent
 //   guest/               a copy of the guest dir at capture time
 // <image dir>/
 //   image.json           image record: its files and cmdline (image-record.ts)
@@ -31,6 +32,8 @@ export const SAVED_VM_RECORD = "vm.json";
 export const SNAPSHOT_RECORD = "snapshot.json";
 /** In a snapshot dir, beside snapshot.json: hashes and restore requirements (manifest.ts), written after the payload. */
 export const MANIFEST_RECORD = "manifest.json";
+/** In a snapshot dir, beside snapshot.json: what this host decided about it (pin, who took it), rewritten on PATCH. */
+export const LOCAL_STATE_RECORD = "local-state.json";
 /** In an image dir, beside its kernel, initrd and rootfs. */
 export const IMAGE_RECORD = "image.json";
 /** The guest-dir copy inside a snapshot dir. */

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import type { ImageRow } from "../schema.ts";
 import { CHUNK_BYTES, hashFile, sha256Hex } from "./chunk-hash.ts";
-import { GUEST_FILES, MANIFEST_RECORD, SNAPSHOT_GUEST_DIR } from "./layout.ts";
+import { GUEST_FILES, LOCAL_STATE_RECORD, MANIFEST_RECORD, SNAPSHOT_GUEST_DIR } from "./layout.ts";
 import { readInstanceRecord } from "./instance-record.ts";
 import { isInFlightCompression } from "./memory-forms.ts";
 import { PAYLOAD_FORMAT_VERSION } from "./record-file.ts";
@@ -27,9 +27,13 @@ export const PayloadPath = z
   .max(255)
   .refine((p) => !p.includes("\0") && p.split("/").every((s) => s !== "" && s !== "." && s !== ".."), "a relative path inside the snapshot");
 
+/** The host-local record (local-state.ts) is this host's alone: never hashed, so never exported, pushed or taken
+ * from an archive or remote (a manifest listing it is refused), and pinning leaves the manifest as it was. */
+const isLocalState = (path: string): boolean => path === LOCAL_STATE_RECORD;
+
 export const ManifestFile = z
   .object({
-    path: PayloadPath,
+    path: PayloadPath.refine((p) => !isLocalState(p), `${LOCAL_STATE_RECORD} is host-local and never part of a manifest`),
     size: z.number().int().nonnegative(),
     sha256: Sha256,
     /** SHA-256 per `chunk_bytes` of the file, in order. */
@@ -238,13 +242,14 @@ function snapshotImageName(config: Record<string, unknown>): string {
   return kernel.at(-2) ?? "";
 }
 
-/** Regular files of a snapshot dir, sorted by path, the manifest itself and in-flight temp files excluded. */
+/** Regular files of a snapshot dir, sorted by path, the manifest itself, the host-local record and in-flight temp
+ * files excluded. */
 export async function payloadFiles(snapshotDir: string): Promise<{ path: string; size: number }[]> {
   const out: { path: string; size: number }[] = [];
   const walk = async (rel: string): Promise<void> => {
     for (const name of (await readdir(join(snapshotDir, rel))).sort()) {
       const path = rel ? `${rel}/${name}` : name;
-      if (path === MANIFEST_RECORD || isInFlightCompression(name) || name.endsWith(".tmp")) continue;
+      if (path === MANIFEST_RECORD || isLocalState(path) || isInFlightCompression(name) || name.endsWith(".tmp")) continue;
       const stat = await lstat(join(snapshotDir, path));
       if (stat.isDirectory()) await walk(path);
       else if (stat.isFile()) out.push({ path, size: stat.size });
