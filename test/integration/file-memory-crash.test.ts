@@ -6,34 +6,24 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ensureGuestImage, GUEST_DIR, REPO, type TestService } from "../harness.ts";
+import { ensureGuestImage } from "../harness.ts";
+import { childApi, startChildServer, type ChildProcess } from "../child-server.ts";
 import { bootGuest, exec, vmmProcesses } from "./guest.ts";
-import { callUnixApi } from "../unix-api.ts";
 
 const ROUNDS = 5;
-let dataDir: string;
-let server: Bun.Subprocess<"ignore", "pipe", "inherit"> | undefined;
+const dataDir = mkdtempSync(join(tmpdir(), "sv-filemem-crash-"));
+let server: ChildProcess | undefined;
 
 async function startServer(): Promise<void> {
-  const socket = join(dataDir, "api.sock");
-  rmSync(socket, { force: true });
-  const child = Bun.spawn([process.execPath, join(REPO, "test/fixtures/serve-unix.ts"), dataDir, GUEST_DIR, socket, JSON.stringify({ mode: "user" })], {
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "inherit",
-  });
-  const reader = child.stdout.getReader();
-  const { value } = await reader.read();
-  reader.releaseLock();
-  expect(new TextDecoder().decode(value ?? new Uint8Array()).trim()).toBe("ready");
+  const { child, line } = await startChildServer(dataDir);
+  expect(line).toBe("ready");
   server = child;
 }
 
-const api = { call: (method: string, path: string, body?: unknown) => callUnixApi(join(dataDir, "api.sock"), method, path, body) } as unknown as TestService;
+const api = childApi(dataDir);
 
 beforeAll(async () => {
   await ensureGuestImage();
-  dataDir = mkdtempSync(join(tmpdir(), "sv-filemem-crash-"));
   await startServer();
 });
 

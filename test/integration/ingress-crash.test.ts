@@ -6,38 +6,25 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ensureGuestImage, GUEST_DIR, REPO, type TestService } from "../harness.ts";
+import { ensureGuestImage } from "../harness.ts";
+import { childApi, startChildServer, type ChildProcess } from "../child-server.ts";
 import { vmmProcesses } from "./guest.ts";
-import { callUnixApi } from "../unix-api.ts";
 import { addIngress, bootSite, freeLoopbackPort, viaIngress } from "./ingress-guest.ts";
 
 const HOST = "crash.ingress.test";
 const INGRESS_PORT = freeLoopbackPort();
-let dataDir: string;
-let server: Bun.Subprocess<"ignore", "pipe", "inherit"> | undefined;
+const dataDir = mkdtempSync(join(tmpdir(), "sv-ingress-crash-"));
+const api = childApi(dataDir);
+let server: ChildProcess | undefined;
 
 async function startServer(): Promise<void> {
-  const socket = join(dataDir, "api.sock");
-  rmSync(socket, { force: true });
-  const child = Bun.spawn([process.execPath, join(REPO, "test/fixtures/serve-unix.ts"), dataDir, GUEST_DIR, socket, JSON.stringify({ mode: "user" })], {
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "inherit",
-    env: { ...process.env, SNAPVISOR_CONFIG: join(dataDir, "config.json") },
-  });
-  const reader = child.stdout.getReader();
-  const { value } = await reader.read();
-  reader.releaseLock();
-  expect(new TextDecoder().decode(value ?? new Uint8Array()).trim()).toBe("ready");
+  const { child, line } = await startChildServer(dataDir, { env: { SNAPVISOR_CONFIG: join(dataDir, "config.json") } });
+  expect(line).toBe("ready");
   server = child;
 }
 
-/** The API over the child's Unix socket, in the shape the guest helpers call. */
-const api = { call: (method: string, path: string, body?: unknown) => callUnixApi(join(dataDir, "api.sock"), method, path, body) } as unknown as TestService;
-
 beforeAll(async () => {
   await ensureGuestImage();
-  dataDir = mkdtempSync(join(tmpdir(), "sv-ingress-crash-"));
   writeFileSync(join(dataDir, "config.json"), JSON.stringify({ ingress: { listen: [`127.0.0.1:${INGRESS_PORT}`] }, scheduler: { enabled: false } }));
   await startServer();
 });

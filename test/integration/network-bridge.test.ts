@@ -7,7 +7,8 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ensureGuestImage, GUEST_DIR, REPO } from "../harness.ts";
+import { ensureGuestImage } from "../harness.ts";
+import { startChildServer, type ChildProcess } from "../child-server.ts";
 import { vmmProcesses } from "./guest.ts";
 import { callUnixApi } from "../unix-api.ts";
 
@@ -23,7 +24,7 @@ const CLIENT_IP = "192.0.2.10";
 
 const canNetns = process.getuid?.() === 0 && Bun.spawnSync(["ip", "netns", "list"]).exitCode === 0 && Bun.which("nft") !== null;
 let dataDir: string;
-let server: Bun.Subprocess<"ignore", "pipe", "inherit"> | undefined;
+let server: ChildProcess | undefined;
 
 function inNs(argv: string[]): { exitCode: number; stdout: string; stderr: string } {
   const r = Bun.spawnSync(["ip", "netns", "exec", NS, ...argv], { timeout: 15_000 });
@@ -38,17 +39,7 @@ function nsOrThrow(argv: string[]): string {
 
 /** Starts the fixture in the namespace; resolves with its first line ("ready" or the start-up error). */
 async function startServer(network: object = NETWORK): Promise<string> {
-  const socket = join(dataDir, "api.sock");
-  rmSync(socket, { force: true });
-  const child = Bun.spawn(["ip", "netns", "exec", NS, process.execPath, join(REPO, "test/fixtures/serve-unix.ts"), dataDir, GUEST_DIR, socket, JSON.stringify(network)], {
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "inherit",
-  });
-  const reader = child.stdout.getReader();
-  const { value } = await reader.read();
-  reader.releaseLock();
-  const line = new TextDecoder().decode(value ?? new Uint8Array()).trim();
+  const { child, line } = await startChildServer(dataDir, { network, prefix: ["ip", "netns", "exec", NS] });
   if (line === "ready") server = child;
   else await child.exited;
   return line;
