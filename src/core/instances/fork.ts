@@ -25,7 +25,7 @@ import { assertMailboxesDeliverable, deliverForkMailboxes, type Mailbox } from "
 import { assertCurrentAgent } from "./guest-agent-target.ts";
 import { describeInstance, guestDir, hasStandbyFiles, loadInstance, resolveInstance, standbyDir, type InstanceView } from "./view.ts";
 import { resumeFromStandby } from "./restore.ts";
-import { ensureMemoryAvailable } from "../service/host-memory.ts";
+import { ensureMemoryAvailable, restoreClaimBytes } from "../service/host-memory.ts";
 import { ensureFreeSpace, mapNoSpace } from "../service/disk-space.ts";
 import { guestCopyBytes } from "./copy-cost.ts";
 import { storedMetadataOf } from "../snapshots/create.ts";
@@ -208,7 +208,7 @@ async function reachForkTarget(ctx: CoreContext, forkId: string, target: TargetS
     return describeInstance(ctx, ctx.instances.get(forkId)!);
   }
   if (from === "Standby" && target === "Running") {
-    ensureMemoryAvailable(ctx, view.memoryBytes, `resuming fork ${view.name}`);
+    ensureMemoryAvailable(ctx, await restoreClaimBytes(standbyDir(ctx, forkId), view.memoryBytes), `resuming fork ${view.name}`);
     return resumeFromStandby(ctx, forkId, "fork_restore");
   }
   if (from === "Standby" && target === "Stopped") {

@@ -4,7 +4,7 @@
 import { discardTree } from "../../fs/atomic.ts";
 import { runLocked, type CoreContext } from "../service/context.ts";
 import { inStep, invalidState } from "../errors.ts";
-import { ensureMemoryAvailable } from "../service/host-memory.ts";
+import { ensureMemoryAvailable, restoreClaimBytes } from "../service/host-memory.ts";
 import { ensureFreeSpace } from "../service/disk-space.ts";
 import { decompressBytes } from "./copy-cost.ts";
 import { hypervisorFor } from "../service/hypervisor-lookup.ts";
@@ -25,7 +25,7 @@ export async function restoreInstance(ctx: CoreContext, ref: string): Promise<In
     const view = await loadInstance(ctx, id);
     if (isLive(view.state)) return view;
     if (view.state !== "Standby") throw invalidState(`cannot restore from state ${view.state}: no standby memory to restore`);
-    ensureMemoryAvailable(ctx, view.memoryBytes, `restoring ${view.name}`);
+    ensureMemoryAvailable(ctx, await restoreClaimBytes(standbyDir(ctx, id), view.memoryBytes), `restoring ${view.name}`);
     await ensureFreeSpace(ctx, decompressBytes(hypervisorFor(ctx, view.hypervisor), standbyDir(ctx, id), view.memoryBytes), `restore of ${view.name}`);
     return resumeFromStandby(ctx, id, "restore_instance");
   });

@@ -1,5 +1,6 @@
 // Guest memory against the host's: a guest can never be bigger than the host (checked at create), and a VMM is
 // not started for a guest the host cannot hold right now (checked before start, restore and fork).
+import { readSavedVm } from "../../store/payload/vm-record.ts";
 import { insufficientResources } from "../errors.ts";
 import type { CoreContext } from "./context.ts";
 import { describeBytes } from "./describe-bytes.ts";
@@ -18,6 +19,21 @@ export function ensureFitsHost(ctx: CoreContext, memoryBytes: number): void {
   if (memoryBytes > totalBytes) {
     throw insufficientResources(`size ${describeBytes(memoryBytes)} exceeds the host's total memory of ${describeBytes(totalBytes)}`);
   }
+}
+
+/**
+ * What restoring the standby payload in `standbyDir` claims of host memory for the guest's RAM: all of it when a
+ * stream is loaded into the VMM's own memory; nothing up front when the RAM is a file the VMM maps. Pages of that
+ * file the guest has not written are page cache the kernel can drop or write back (and a fork shares them with its
+ * snapshot and every other fork), so a fan-out of N forks is not N guests' worth; what a guest writes becomes its
+ * own, and MemAvailable shows it to the next check.
+ */
+export async function restoreClaimBytes(standbyDir: string, memoryBytes: number): Promise<number> {
+  const kind = await readSavedVm(standbyDir).then(
+    (record) => record.memoryKind,
+    () => undefined,
+  );
+  return kind === "ram-file" ? 0 : memoryBytes;
 }
 
 /** Before a VMM starts: the guest's memory plus the VMM's overhead must be available now (MemAvailable). */
