@@ -178,3 +178,33 @@ test("pins, unpins and a schedule's ownership survive a lost database; pinning n
     await rebuilt.close();
   }
 });
+
+test("start-up rewrites a host-local record that disagrees with its row, so a later rebuild keeps what clients saw", async () => {
+  const own = await startService();
+  const ids: Record<string, string> = {};
+  try {
+    await registerFakeImage(own);
+    expect((await own.call("POST", "/instances", { name: "older", image: "fake", size: "256MB", overlay_size: "64MB" })).status).toBe(201);
+    for (const name of ["no-record", "stale-record"]) {
+      const res = await own.call("POST", "/instances/older/snapshots", { kind: "Stopped", name, pinned: true });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      ids[name] = res.body.id;
+    }
+  } finally {
+    await own.sv.stop();
+  }
+  const record = (name: string) => join(own.dataDir, "snapshots", ids[name]!, "local-state.json");
+  rmSync(record("no-record")); // a row pinned before host-local records existed
+  // A crash after an unpin's record was written, before its row: the client was never told it is unpinned.
+  writeFileSync(record("stale-record"), JSON.stringify({ format_version: 2, pinned: false, origin: "manual", scheduleId: null }));
+  await (await startService({ dataDir: own.dataDir })).sv.stop();
+  for (const name of ["no-record", "stale-record"]) expect(JSON.parse(readFileSync(record(name), "utf8")).pinned, name).toBe(true);
+
+  for (const file of readdirSync(own.dataDir).filter((f) => f.startsWith("snapvisor.db"))) rmSync(join(own.dataDir, file));
+  const rebuilt = await startService({ dataDir: own.dataDir });
+  try {
+    for (const id of Object.values(ids)) expect((await rebuilt.call("GET", `/snapshots/${id}`)).body.pinned).toBe(true);
+  } finally {
+    await rebuilt.close();
+  }
+});

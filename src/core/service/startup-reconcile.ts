@@ -1,10 +1,12 @@
 // Start-up reconciliation (product.md §2): after a crash the index and the payload files must not disagree in a
 // way a user can see. In order: restores that swapped their guest dir finish; staging leftovers go; half-deleted
-// rows finish deleting; rows without payload become `error`; payload dirs without a row are indexed again from
-// their records, or quarantined (payload-reindex.ts); every VMM of the data dir is adopted or ended, and no
-// instance is left in a transitional state (vmm-adoption.ts).
+// rows finish deleting; rows without payload become `error`, host-local records that disagree with their row are
+// rewritten; payload dirs without a row are indexed again from their records, or quarantined (payload-reindex.ts);
+// every VMM of the data dir is adopted or ended, and no instance is left in a transitional state (vmm-adoption.ts).
 import { existsSync } from "node:fs";
 import { removeTree } from "../../fs/atomic.ts";
+import { readLocalState, writeLocalState } from "../../store/payload/local-state.ts";
+import type { SnapshotRow } from "../../store/schema.ts";
 import type { CoreContext } from "./context.ts";
 import { finishInterruptedRestores } from "../snapshots/restore.ts";
 import { reindexPayloads } from "./payload-reindex.ts";
@@ -22,6 +24,8 @@ export async function reconcileAtStartup(ctx: CoreContext): Promise<void> {
   for (const row of snapshots) {
     if (row.rowState === "ready" && !existsSync(ctx.paths.snapshotGuest(row.id))) {
       ctx.snapshots.update(row.id, { rowState: "error" });
+    } else if (row.rowState === "ready") {
+      await matchLocalState(ctx, row);
     }
     // A crash between committing a `compressing` record and queueing its job: nothing will ever finish it.
     if (row.compressionState === "compressing" && !ctx.compression.queued({ kind: "snapshot", id: row.id })) {
@@ -48,4 +52,18 @@ async function finishDeletes<R extends { id: string; rowState: string }>(
     remove(row.id);
   }
   return kept;
+}
+
+/**
+ * Rewrites a snapshot's host-local record (pin, origin) where it disagrees with the row: a row from before such
+ * records, or a crash between a PATCH's record and its row. The row is what clients saw; a rebuilt index reads
+ * the record.
+ */
+async function matchLocalState(ctx: CoreContext, row: SnapshotRow): Promise<void> {
+  const dir = ctx.paths.snapshot(row.id);
+  const stored = await readLocalState(dir).catch(() => undefined);
+  if (stored?.pinned === row.pinned && stored.origin === row.origin && stored.scheduleId === row.scheduleId) return;
+  await writeLocalState(dir, row).catch((err: unknown) =>
+    ctx.logger.warn("could not rewrite a snapshot's local state", { id: row.id, error: err instanceof Error ? err.message : String(err) }),
+  );
 }

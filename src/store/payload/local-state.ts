@@ -3,6 +3,7 @@
 // it). snapshot.json stays as captured, so pinning never changes the manifest; this file is not in the manifest's
 // file set, so it is neither exported nor pushed, and an imported or pulled snapshot starts manual and unpinned.
 // A rebuilt index reads it, so a pin and a schedule's ownership survive the database.
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { SNAPSHOT_ORIGINS, type SnapshotRow } from "../schema.ts";
@@ -30,6 +31,6 @@ export async function writeLocalState(snapshotDir: string, state: LocalState): P
 /** The record of `snapshotDir`, the default when there is none; a damaged one is a PayloadError. */
 export async function readLocalState(snapshotDir: string): Promise<LocalState> {
   const path = join(snapshotDir, LOCAL_STATE_RECORD);
-  if (!(await Bun.file(path).exists())) return DEFAULT_LOCAL_STATE;
+  if (!existsSync(path)) return DEFAULT_LOCAL_STATE;
   return readRecord(path, LocalStateFile, "snapshot local state");
 }
