@@ -6,6 +6,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync,
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TAR_BLOCK, TAR_END, tarEntryBytes, tarHeader, tarPaddingBytes } from "../../src/store/archive/tar.ts";
+import { registerFakeImage, startService, type TestService } from "../harness.ts";
 import { startFakeVmmService, type FakeVmmService } from "./fake-vmm-service.ts";
 
 let a: FakeVmmService;
@@ -20,7 +21,7 @@ afterAll(async () => {
 });
 
 /** Waits (bounded) for the background hashing of `id` to end; returns its manifest. */
-async function hashed(svc: FakeVmmService, id: string): Promise<any> {
+async function hashed(svc: TestService, id: string): Promise<any> {
   for (let i = 0; i < 200; i++) {
     const res = await svc.call("GET", `/snapshots/${id}/manifest`);
     expect(res.status).toBe(200);
@@ -108,6 +109,25 @@ describe("manifest and verify", () => {
     const restore = await a.call("POST", `/instances/compat/snapshots/${id}/restore`, { target_state: "Running" });
     expect(restore.body).toMatchObject({ code: "incompatible_snapshot", reasons: [{ code: "format_too_new" }] });
   });
+});
+
+test("after a restart, a snapshot without a manifest waits in the backlog; verify hashes it at once", async () => {
+  const dataDir = mkdtempSync(join(scratch, "restart-"));
+  const first = await startService({ dataDir });
+  await registerFakeImage(first);
+  await first.call("POST", "/instances", { name: "older", image: "fake", size: "128MB", overlay_size: "16MB" });
+  const id = (await first.call("POST", "/instances/older/snapshots", { kind: "Stopped" })).body.id;
+  await hashed(first, id);
+  await first.close();
+  rmSync(join(dataDir, "snapshots", id, "manifest.json")); // as a snapshot taken before manifests existed
+  const again = await startService({ dataDir });
+  try {
+    expect((await again.call("GET", `/snapshots/${id}/manifest`)).body).toEqual({ job: expect.objectContaining({ state: "pending" }), manifest: null });
+    expect((await again.call("POST", `/snapshots/${id}/verify`)).body).toMatchObject({ ok: true, problems: [] });
+    expect((await again.call("GET", `/snapshots/${id}/manifest`)).body.manifest.snapshot.id).toBe(id);
+  } finally {
+    await again.close();
+  }
 });
 
 describe("export and import between two data dirs", () => {

@@ -2,8 +2,8 @@
 // committed first, then one job per snapshot reads its files once, a chunk at a time, and writes manifest.json
 // atomically beside snapshot.json. Progress is kept per job for GET /snapshots/{id}/manifest. A job is not
 // persisted: a snapshot without a manifest is its own record of work left, so start-up queues every such
-// snapshot again (including those taken before manifests existed). Export, verify and the compatibility check
-// wait for a running job or build the manifest then and there (ensure()).
+// snapshot again (including those taken before manifests existed), after a delay and one at a time. Export,
+// verify and the compatibility check wait for a running job or build the manifest then and there (ensure()).
 import { writeFileAtomic } from "../../fs/atomic.ts";
 import { probeHostCpu, type HostCpu } from "../../hv/host-cpu.ts";
 import type { ImagesRepo } from "../../store/images-repo.ts";
@@ -57,12 +57,15 @@ interface Job {
 
 /** Jobs hashing at once: one, so a restart with many unhashed snapshots does not crowd out the guests' work. */
 const JOBS_AT_ONCE = 1;
+/** Snapshots found unhashed at start-up wait this long (a restart serves its guests first); one asked for starts at once. */
+const BACKLOG_DELAY_MS = 30_000;
 
 export class ManifestJobs {
   private readonly jobs = new Map<string, Job>();
   /** Snapshots whose job waits for a turn, oldest first. */
   private readonly queue: string[] = [];
   private running = 0;
+  private backlogTimer?: ReturnType<typeof setTimeout>;
   /** Image content hashes by name, valid while the image's files keep their size and mtime. */
   private readonly imageHashes = new Map<string, { stamp: string; hash: Promise<string> }>();
   private cpu?: HostCpu;
@@ -71,7 +74,13 @@ export class ManifestJobs {
 
   /** Queues hashing `snapshotId` unless a job for it is already waiting or running. */
   schedule(snapshotId: string): void {
-    if (this.active(snapshotId)) return;
+    if (this.add(snapshotId)) this.queue.push(snapshotId);
+    this.next();
+  }
+
+  /** A pending job for `snapshotId`, outside any queue; false when one is already waiting or running. */
+  private add(snapshotId: string): boolean {
+    if (this.active(snapshotId)) return false;
     const turn = Promise.withResolvers<void>();
     const job: Job = {
       view: { state: "pending", bytesDone: 0, bytesTotal: 0, error: null },
@@ -81,8 +90,7 @@ export class ManifestJobs {
     };
     job.done.catch(() => {}); // the outcome is in the view; waiters get it from ensure()
     this.jobs.set(snapshotId, job);
-    this.queue.push(snapshotId);
-    this.next();
+    return true;
   }
 
   /** The job of `snapshotId`: running, or how the last one ended; "done" when the manifest is on disk. */
@@ -146,14 +154,22 @@ export class ManifestJobs {
 
   /** At start-up: every stored snapshot without a manifest is hashed. */
   async resumeAfterRestart(): Promise<void> {
+    const backlog: string[] = [];
     for (const row of this.deps.snapshots.all()) {
       if (row.rowState !== "ready") continue;
-      if (!(await Bun.file(manifestPath(this.deps.paths.snapshot(row.id))).exists())) this.schedule(row.id);
+      if (!(await Bun.file(manifestPath(this.deps.paths.snapshot(row.id))).exists()) && this.add(row.id)) backlog.push(row.id);
     }
+    if (backlog.length === 0) return;
+    this.backlogTimer = setTimeout(() => {
+      this.queue.push(...backlog);
+      this.next();
+    }, BACKLOG_DELAY_MS);
+    this.backlogTimer.unref();
   }
 
   /** Stops every job (their snapshots, still without a manifest, are queued again at the next start). */
   async stopAll(): Promise<void> {
+    clearTimeout(this.backlogTimer);
     const jobs = [...this.jobs.keys()].flatMap((id) => this.active(id) ?? []);
     this.queue.length = 0;
     for (const job of jobs) {
