@@ -13,6 +13,7 @@ import type { ScheduleSchema } from "./schemas/schedule.ts";
 import type { LineageSchema } from "./schemas/lineage.ts";
 import type { SnapshotSchema } from "./schemas/snapshot.ts";
 import type { TransferSchema } from "./schemas/transfer.ts";
+import { NEXT_CURSOR_HEADER } from "./wire/cursor.ts";
 
 export type Instance = z.infer<typeof InstanceSchema>;
 export type Snapshot = z.infer<typeof SnapshotSchema>;
@@ -64,6 +65,13 @@ async function unwrap<R extends ClientResponse<unknown, number, string>>(send: (
   }
   const type = res.headers.get("content-type") ?? "";
   return (type.includes("application/json") ? JSON.parse(text) : text) as Success<R>;
+}
+
+/** A page of a paged list and the cursor of the next one (its x-next-cursor header), absent on the last page. */
+async function unwrapPage<R extends ClientResponse<unknown, number, string>>(send: () => Promise<R>): Promise<{ items: Success<R>; next?: string }> {
+  const res = await send();
+  const next = res.headers.get(NEXT_CURSOR_HEADER) ?? undefined;
+  return { items: await unwrap(async () => res), ...(next ? { next } : {}) };
 }
 
 function transport(opts: ClientOptions) {
@@ -164,6 +172,13 @@ export class SnapvisorClient {
   pushSnapshot = (snapshotId: string, remote: string) =>
     unwrap(() => this.api.snapshots[":snapshotId"].push.$post({ param: { snapshotId: segment(snapshotId) }, query: { remote } }));
   pullSnapshot = (json: Body<typeof this.api.snapshots.pull.$post>) => unwrap(() => this.api.snapshots.pull.$post({ json }));
+  listRemoteSnapshots = (remote: string, cursor?: string) =>
+    unwrapPage(() => this.api.remotes[":remote"].snapshots.$get({ param: { remote: segment(remote) }, query: cursor ? { cursor } : {} }));
+  /** Removes the snapshot's manifest from the remote, then the chunks nothing names any more. */
+  deleteRemoteSnapshot = (remote: string, snapshotId: string) =>
+    unwrap(() => this.api.remotes[":remote"].snapshots[":snapshotId"].$delete({ param: { remote: segment(remote), snapshotId: segment(snapshotId) } }));
+  listTransfers = (query: Omit<Query<typeof this.api.transfers.$get>, "cursor">, cursor?: string) =>
+    unwrapPage(() => this.api.transfers.$get({ query: { ...query, ...(cursor ? { cursor } : {}) } }));
   getTransfer = (transferId: string) => unwrap(() => this.api.transfers[":transferId"].$get({ param: { transferId: segment(transferId) } }));
 
   getSchedule = (id: string) => unwrap(() => this.instance["snapshot-schedule"].$get({ param: { id: segment(id) } }));

@@ -66,8 +66,8 @@ describe("remotes", () => {
       { R2_ID: "id-1", R2_SECRET: "secret-1", SNAPVISOR__REMOTES__LOCAL__ENDPOINT: "http://127.0.0.1:9000", SNAPVISOR__REMOTES__LOCAL__BUCKET: "b", SNAPVISOR__REMOTES__LOCAL__CREDENTIALS__ACCESS_KEY_ID: "k", SNAPVISOR__REMOTES__LOCAL__CREDENTIALS__SECRET_ACCESS_KEY: "s" },
     );
     expect(remoteTargets(c)).toEqual({
-      r2: { ...where, prefix: "edge", accessKeyId: "id-1", secretAccessKey: "secret-1" },
-      local: { endpoint: "http://127.0.0.1:9000", bucket: "b", prefix: "", region: "us-east-1", accessKeyId: "k", secretAccessKey: "s" },
+      r2: { ...where, prefix: "edge", accessKeyId: "id-1", secretAccessKey: "secret-1", gcGraceSeconds: 3600 },
+      local: { endpoint: "http://127.0.0.1:9000", bucket: "b", prefix: "", region: "us-east-1", accessKeyId: "k", secretAccessKey: "s", gcGraceSeconds: 3600 },
     });
   });
 

@@ -62,6 +62,8 @@ const RemoteConfig = z
     prefix: z.string().default("").transform((p) => p.replace(/^\/+|\/+$/g, "")),
     region: z.string().min(1).default("us-east-1"),
     credentials: RemoteCredentials,
+    /** Garbage collection after a remote delete keeps unreferenced chunks younger than this (a push may be naming them). */
+    gcGraceSeconds: z.number().int().nonnegative().default(3600),
   })
   .strict();
 

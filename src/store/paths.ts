@@ -10,6 +10,7 @@
 //   snapshots/<snapshotId>/            snapshot.json + guest/, a copy of the guest dir at capture time
 //   quarantine/<kind>-<id>-<time>/     payload dirs start-up could not read, moved aside (never deleted)
 //   tmp/<uuid>/                        staging for atomic creation (same filesystem as everything above)
+//   pulls/<transferId>/                a pull's files so far: kept across a restart, whose rerun reuses its chunks
 import { chmodSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 
@@ -77,6 +78,10 @@ export class DataPaths {
   get tmpDir(): string {
     return join(this.root, "tmp");
   }
+  /** Pulls under way (not in tmp/: start-up clears that, and a pull run again reuses what it holds). */
+  get pullsDir(): string {
+    return join(this.root, "pulls");
+  }
   /** Payload dirs start-up could not read, moved aside for a human (never deleted). */
   get quarantineDir(): string {
     return join(this.root, "quarantine");
@@ -99,6 +104,9 @@ export class DataPaths {
   quarantine(kind: QuarantineKind, name: string, at: Date): string {
     const time = at.toISOString().replace(/[-:.]/g, "").toLowerCase();
     return join(this.quarantineDir, `${kind}-${name.replace(/[^a-z0-9-]/g, "_").slice(0, 64)}-${time}`);
+  }
+  pullStaging(transferId: string): string {
+    return join(this.pullsDir, checked(transferId, isSafeId, "transfer id"));
   }
   staging(token: string): string {
     return join(this.tmpDir, checked(token, (t) => /^[a-z0-9-]{1,64}$/.test(t), "staging token"));

@@ -1,7 +1,8 @@
 // The CLI moves a snapshot between two `snapvisor serve` processes (own data dirs, remotes from a config file)
 // through a local S3 server: `snapshots push ID --remote R` and `snapshots pull R ID` follow the job and print its
 // progress (bytes and chunks, uploaded or downloaded), `--json` prints the finished transfer, `remotes ls` shows
-// no credentials, and a failure is the server's message with exit 1.
+// no credentials, `remotes snapshots` and `remotes delete` show and remove what a remote holds, `transfers ls`
+// lists jobs by state, and a failure is the server's message with exit 1.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -70,4 +71,32 @@ test("snapshots push and pull through the CLI, with progress; remotes ls without
   const usage = cli(dirs.a, "snapshots", "push", snap.id);
   expect(usage.code).toBe(2);
   expect(usage.err).toContain("--remote");
+});
+
+test("remotes snapshots lists what the remote holds, remotes delete removes one and says what went, transfers ls lists jobs", () => {
+  expect(cli(dirs.a, "instances", "create", "listed", "--size", "256MB").code).toBe(0);
+  const snap = JSON.parse(cli(dirs.a, "snapshots", "create", "listed", "--kind", "Stopped", "--name", "l1", "--json").out)[0];
+  expect(cli(dirs.a, "snapshots", "push", snap.id, "--remote", "shared").code).toBe(0);
+
+  const listed = cli(dirs.b, "remotes", "snapshots", "shared");
+  expect(listed.code, listed.err).toBe(0);
+  expect(listed.out).toMatch(new RegExp(`${snap.id}\\s+l1\\s+Stopped`));
+  const asJson = JSON.parse(cli(dirs.b, "remotes", "snapshots", "shared", "--json").out);
+  expect(asJson.find((s: any) => s.id === snap.id)).toMatchObject({ name: "l1", problem: null });
+  const unknown = cli(dirs.b, "remotes", "snapshots", "elsewhere");
+  expect(unknown.code).toBe(1);
+  expect(unknown.err).toContain("elsewhere");
+
+  const jobs = JSON.parse(cli(dirs.a, "transfers", "ls", "--state", "done", "--json").out);
+  expect(jobs.find((t: any) => t.snapshot_id === snap.id)).toMatchObject({ kind: "push", state: "done", remote: "shared" });
+  const badState = cli(dirs.a, "transfers", "ls", "--state", "finished");
+  expect(badState.code).toBe(1);
+  expect(badState.err).toContain("state");
+
+  // The default grace period keeps the chunks just pushed; the manifest goes at once.
+  const deleted = cli(dirs.b, "remotes", "delete", "shared", snap.id, "--json");
+  expect(deleted.code, deleted.err).toBe(0);
+  expect(JSON.parse(deleted.out)).toMatchObject({ chunks_deleted: 0, bytes_deleted: 0, skipped: null });
+  expect(cli(dirs.b, "remotes", "snapshots", "shared").out).not.toContain(snap.id);
+  expect(cli(dirs.b, "remotes", "delete", "shared", snap.id).code).toBe(1);
 });

@@ -3,15 +3,16 @@
 // rebuilds the same bytes under the same id; a manifest this host cannot restore is refused with typed reasons; a
 // second push of a lightly changed snapshot sends only the changed chunks; a damaged chunk on the remote refuses
 // the pull and leaves nothing visible; a push cut by SIGKILL runs again at start-up and completes, sending only
-// what was missing; a pull cut by SIGKILL starts over at start-up and completes.
+// what was missing; a pull cut by SIGKILL runs again at start-up, reusing the chunks it had fetched, and completes.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { REPO, registerFakeImage, startService, type TestService } from "../harness.ts";
+import { REPO, startService, type TestService } from "../harness.ts";
 import { S3Client } from "bun";
 import { S3RVER_KEYS, startLocalS3, type LocalS3 } from "../s3-server.ts";
 import { changeDisk, fileInstance, fileSnapshot } from "../fixtures/file-snapshot.ts";
+import { startServicePair } from "../fixtures/service-pair.ts";
 
 const MiB = 1 << 20;
 let s3: LocalS3;
@@ -21,10 +22,7 @@ let b: TestService;
 beforeAll(async () => {
   s3 = await startLocalS3();
   const remotes = { local: s3.remote("fleet") };
-  a = await startService({ remotes });
-  b = await startService({ remotes });
-  await registerFakeImage(a);
-  await registerFakeImage(b);
+  [a, b] = await startServicePair(remotes);
 });
 afterAll(async () => {
   await a?.close();
@@ -167,7 +165,7 @@ test("a push cut by SIGKILL runs again at start-up, sends only what is missing, 
       stdout: "pipe",
       stderr: "inherit",
     });
-    const [snapshotId, transferId] = (await new Response(child.stdout).text()).trim().split(" ") as [string, string];
+    const [snapshotId, transferId] = (await new Response(child.stdout).text()).trim().split(" ") as [string, string, string];
     expect(await child.exited).not.toBe(0);
     expect(await manifestOnRemote(snapshotId, "crash")).toBeUndefined(); // not visible until whole
 
@@ -188,8 +186,9 @@ test("a push cut by SIGKILL runs again at start-up, sends only what is missing, 
   }
 });
 
-test("a pull cut by SIGKILL runs again at start-up and completes; nothing half-pulled was ever visible", async () => {
+test("a pull cut by SIGKILL runs again at start-up, reuses the chunks it had fetched, and completes; nothing half-pulled was ever visible", async () => {
   const inst = await fileInstance(a.call, a.dataDir, "pulled-twice", 32 * MiB);
+  for (let chunk = 0; chunk < 8; chunk++) await changeDisk(a.dataDir, inst, chunk * 4 * MiB + 3, 1); // none on b already
   const snap = await fileSnapshot(a.call, inst, "p1");
   expect((await push(a, snap)).state).toBe("done");
   const dataDir = mkdtempSync(join(tmpdir(), "sv-pullkill-"));
@@ -198,9 +197,11 @@ test("a pull cut by SIGKILL runs again at start-up and completes; nothing half-p
       stdout: "pipe",
       stderr: "inherit",
     });
-    const transferId = (await new Response(child.stdout).text()).trim();
+    const [transferId, before] = (await new Response(child.stdout).text()).trim().split(" ") as [string, string];
     expect(await child.exited).not.toBe(0);
-    expect(readdirSync(join(dataDir, "snapshots"))).toEqual([]); // the chunks so far were in tmp/ only
+    expect(readdirSync(join(dataDir, "snapshots"))).toEqual([]); // the chunks so far were in the job's staging dir only
+    expect(readdirSync(join(dataDir, "pulls"))).toEqual([transferId]);
+    expect(Number(before)).toBeGreaterThan(0);
 
     const svc = await startService({ dataDir, remotes: { local: s3.remote("fleet") } });
     try {
@@ -209,6 +210,11 @@ test("a pull cut by SIGKILL runs again at start-up and completes; nothing half-p
       expect(job.chunks_done).toBe(job.chunks_total);
       expect(sha(join(dataDir, "snapshots", snap, "guest", "disk.raw"))).toBe(sha(diskOf(a, snap)));
       expect((await svc.call("GET", `/snapshots/${snap}`)).body).toMatchObject({ id: snap, name: "p1" });
+      // What the first run had fetched was read back (each chunk checked), not downloaded again.
+      console.log(`resumed pull: ${before} bytes downloaded before the kill, ${job.bytes_transferred} after the restart, of ${job.bytes_total}`);
+      expect(job.bytes_transferred).toBeLessThan(job.bytes_total);
+      expect(job.bytes_transferred + Number(before)).toBeLessThanOrEqual(job.bytes_total + 4 * 4 * MiB); // at most the chunks in flight at the kill twice
+      expect(readdirSync(join(dataDir, "pulls"))).toEqual([]);
     } finally {
       await svc.close();
     }

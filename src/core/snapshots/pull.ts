@@ -2,9 +2,12 @@
 // refused with the compatibility check's reasons before a chunk is fetched), then every file rebuilt from its
 // chunks in a staging dir, each chunk checked against the manifest before it is written, the records' host paths
 // rebased as import does; the dir is renamed into place and indexed only when all of it checked out. A damaged
-// chunk, a cut connection or a stop leaves nothing visible: the staging dir goes (or start-up clears it with tmp/).
+// chunk or a cut connection leaves nothing visible: the staging dir goes. A stop or a crash leaves the job's
+// staging dir (pulls/<job>/, kept across restarts): its rerun reads back every chunk there that checks out.
+import { randomUUID } from "node:crypto";
+import { mkdir, rename } from "node:fs/promises";
 import { join } from "node:path";
-import { commitDir, discardTree, removeTree, stageDir } from "../../fs/atomic.ts";
+import { commitDir, discardTree, removeTree } from "../../fs/atomic.ts";
 import { CHUNK_BYTES } from "../../store/payload/chunk-hash.ts";
 import { parseManifest, type Manifest } from "../../store/payload/manifest.ts";
 import { assembleFile } from "../../store/remote/assemble-file.ts";
@@ -12,9 +15,10 @@ import type { RemoteStore } from "../../store/remote/remote-store.ts";
 import type { CoreContext } from "../service/context.ts";
 import { ensureFreeSpace } from "../service/disk-space.ts";
 import { indexSnapshot } from "../service/payload-reindex.ts";
-import { conflict, DomainError, invalidState, notFound } from "../errors.ts";
+import { conflict, invalidState, notFound } from "../errors.ts";
 import { assertCompatible } from "./compatibility.ts";
-import { localChunks } from "./local-chunks.ts";
+import { chunksIn, localChunks } from "./local-chunks.ts";
+import { fromRemote } from "./remotes.ts";
 import { rebaseRecords } from "./import.ts";
 import { totals } from "./push.ts";
 import type { TransferReporter } from "./transfer-progress.ts";
@@ -24,13 +28,7 @@ import type { TransferReporter } from "./transfer-progress.ts";
  * restore it (a newer format included: 409 with the compatibility check's typed reasons).
  */
 export async function remoteManifest(ctx: CoreContext, remote: RemoteStore, snapshotId: string): Promise<Manifest> {
-  let json: unknown;
-  try {
-    json = await remote.getManifest(snapshotId);
-  } catch (err) {
-    // The remote is down, refuses our keys or answers nonsense: not this server's fault, and not the caller's.
-    throw new DomainError("bad_gateway", `remote: ${err instanceof Error ? err.message : String(err)}`, "remote_unavailable");
-  }
+  const json = await fromRemote(remote.getManifest(snapshotId));
   if (json === undefined) throw notFound(`the remote has no snapshot ${snapshotId}`);
   const parsed = parseManifest(json);
   await assertCompatible(ctx, parsed, `snapshot ${snapshotId} cannot be restored on this host`);
@@ -46,7 +44,7 @@ export function assertSnapshotAbsent(ctx: CoreContext, snapshotId: string): void
   if (ctx.snapshots.get(snapshotId)) throw conflict(`snapshot ${snapshotId} already exists here`);
 }
 
-export async function pullSnapshot(ctx: CoreContext, snapshotId: string, remote: RemoteStore, report: TransferReporter, signal: AbortSignal): Promise<void> {
+export async function pullSnapshot(ctx: CoreContext, jobId: string, snapshotId: string, remote: RemoteStore, report: TransferReporter, signal: AbortSignal): Promise<void> {
   // 0. The request checked the snapshot was absent: here now, it is this job's own commit from before a restart
   //    (start-up indexed the dir the row had not yet followed).
   if (ctx.snapshots.get(snapshotId)) return;
@@ -55,15 +53,20 @@ export async function pullSnapshot(ctx: CoreContext, snapshotId: string, remote:
   const total = totals(manifest);
   await ensureFreeSpace(ctx, total.bytes, `pull of snapshot ${snapshotId}`);
   report.start(total);
-  const staging = await stageDir(ctx.paths.tmpDir);
+  // The job's own staging dir: what a run cut short (a restart) wrote there is set aside and read back below.
+  const staging = ctx.paths.pullStaging(jobId);
+  const leftovers = await setAside(staging, ctx.paths.tmpDir);
+  await mkdir(staging, { recursive: true, mode: 0o700 });
   try {
-    // 2. Every file from its chunks, verified chunk by chunk and as a whole; a chunk a local snapshot holds is
-    //    read from it, only the others are fetched.
-    const local = await localChunks(ctx);
+    // 2. Every file from its chunks, verified chunk by chunk and as a whole; a chunk the cut-short run wrote, or a
+    //    local snapshot holds, is read from there (checked against its hash), only the others are fetched.
+    const sources = [...(leftovers ? [chunksIn(leftovers, manifest)] : []), await localChunks(ctx)];
     let fetched = 0;
     const fetchChunk = async (sha256: string, length: number) => {
-      const here = await local(sha256, length);
-      if (here) return here;
+      for (const source of sources) {
+        const here = await source(sha256, length);
+        if (here) return here;
+      }
       const bytes = await remote.getChunk(sha256, length);
       fetched += bytes.length;
       return bytes;
@@ -93,7 +96,22 @@ export async function pullSnapshot(ctx: CoreContext, snapshotId: string, remote:
       }
     });
   } catch (err) {
-    await removeTree(staging);
+    // A stop keeps what was pulled so far for the run at the next start; a failure leaves nothing.
+    if (!signal.aborted) await removeTree(staging);
+    throw err;
+  } finally {
+    if (leftovers) await removeTree(leftovers);
+  }
+}
+
+/** Moves a cut-short run's staging dir into tmp/ (start-up clears it should this run be cut short too); undefined without one. */
+async function setAside(staging: string, tmpRoot: string): Promise<string | undefined> {
+  const aside = join(tmpRoot, `pull-leftovers-${randomUUID()}`);
+  try {
+    await rename(staging, aside);
+    return aside;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw err;
   }
 }

@@ -1,7 +1,8 @@
 // Pushing a snapshot to a remote: every chunk of its payload the remote does not hold yet is uploaded under its
 // hash, then the manifest, last, so the snapshot appears on the remote only whole. Chunks already there (from an
 // earlier push of this or another snapshot of the same guest, or from a push cut short) are not sent again, which
-// is also what makes a push resumable: running it again sends only what is missing.
+// is also what makes a push resumable: running it again sends only what is missing. An intent (the manifest under
+// pending/) is written first and removed last, so a garbage collection on another host spares what it names.
 import { join } from "node:path";
 import { sha256Hex } from "../../store/payload/chunk-hash.ts";
 import type { Manifest } from "../../store/payload/manifest.ts";
@@ -20,7 +21,26 @@ export async function pushSnapshot(ctx: CoreContext, snapshotId: string, remote:
   // 1. What the snapshot is made of (payload files are immutable: forks hard-link them, compression writes new files).
   const manifest = await ctx.manifests.ensure(snapshotId);
   report.start(totals(manifest));
-  // 2. What the remote already holds: one listing, not a HEAD per chunk. A chunk of the wrong size there (a
+  // 2. The intent, before looking at what the remote holds: a garbage collection running meanwhile keeps every
+  //    chunk it names, so a chunk found present below is not deleted before the manifest names it (remote-gc.ts).
+  await remote.putIntent(snapshotId, manifest);
+  try {
+    await sendChunksThenManifest(snapshotId, dir, manifest, remote, report, signal);
+  } catch (err) {
+    // A failed push names nothing any more; a stopped one keeps its intent for its run at the next start.
+    if (!signal.aborted) await dropIntent(ctx, remote, snapshotId);
+    throw err;
+  }
+  await dropIntent(ctx, remote, snapshotId);
+}
+
+/** An intent left behind (keys without DeleteObject) only keeps its chunks from garbage collection: not a failure. */
+async function dropIntent(ctx: CoreContext, remote: RemoteStore, snapshotId: string): Promise<void> {
+  await remote.deleteIntent(snapshotId).catch((err) => ctx.logger.warn("push intent not removed", { snapshot: snapshotId, error: String(err) }));
+}
+
+async function sendChunksThenManifest(snapshotId: string, dir: string, manifest: Manifest, remote: RemoteStore, report: TransferReporter, signal: AbortSignal): Promise<void> {
+  // 3. What the remote already holds: one listing, not a HEAD per chunk. A chunk of the wrong size there (a
   //    server that kept a cut-off upload) counts as missing and is sent again.
   const present = new Set<string>();
   const sizes = await remote.chunkSizes();
@@ -29,7 +49,7 @@ export async function pushSnapshot(ctx: CoreContext, snapshotId: string, remote:
       if (sizes.get(sha256) === Math.min(manifest.chunk_bytes, file.size - index * manifest.chunk_bytes)) present.add(sha256);
     });
   }
-  // 3. Every missing chunk, read at its offset (what the remote holds is never read: a sparse disk's zero chunks
+  // 4. Every missing chunk, read at its offset (what the remote holds is never read: a sparse disk's zero chunks
   //    cost one upload, ever) and checked against the manifest as it goes up.
   const pipeline = new BoundedPipeline<number>(UPLOAD_WIDTH);
   for (const file of manifest.files) {
@@ -55,7 +75,7 @@ export async function pushSnapshot(ctx: CoreContext, snapshotId: string, remote:
     }
   }
   for (const bytes of await pipeline.drain()) report.chunks(1, bytes, bytes);
-  // 4. The manifest, last: from now on the snapshot is visible on the remote.
+  // 5. The manifest, last: from now on the snapshot is visible on the remote (and the intent has done its job).
   signal.throwIfAborted();
   await remote.putManifest(snapshotId, manifest);
 }

@@ -1,7 +1,7 @@
 // The configured object-storage remotes: looked up by name for a transfer, listed without their secrets.
-import { RemoteStore } from "../../store/remote/remote-store.ts";
+import { RemoteStore, type RemoteTarget } from "../../store/remote/remote-store.ts";
 import type { CoreContext } from "../service/context.ts";
-import { invalidRequest } from "../errors.ts";
+import { DomainError, invalidRequest, notFound } from "../errors.ts";
 
 /** What GET /remotes shows of a remote: never its credentials. */
 export interface RemoteSummary {
@@ -20,10 +20,27 @@ export function listRemotes(ctx: CoreContext): RemoteSummary[] {
 
 /** The store of a configured remote; an unknown name is the caller's mistake, named as the `remote` field. */
 export function remoteStore(ctx: CoreContext, name: string): RemoteStore {
+  return new RemoteStore(remoteTarget(ctx, name, invalidRequest));
+}
+
+/** The store of the remote a path names (`/remotes/{name}/…`): an unknown one is not found. */
+export function remoteAt(ctx: CoreContext, name: string): RemoteStore {
+  return new RemoteStore(remoteTarget(ctx, name, notFound));
+}
+
+function remoteTarget(ctx: CoreContext, name: string, refuse: (message: string) => Error): RemoteTarget {
   const target = Object.hasOwn(ctx.config.remotes, name) ? ctx.config.remotes[name] : undefined;
-  if (!target) {
-    const known = Object.keys(ctx.config.remotes).sort();
-    throw invalidRequest(`remote: no remote named ${JSON.stringify(name)} is configured${known.length ? ` (configured: ${known.join(", ")})` : ""}`);
+  if (target) return target;
+  const known = Object.keys(ctx.config.remotes).sort();
+  throw refuse(`remote: no remote named ${JSON.stringify(name)} is configured${known.length ? ` (configured: ${known.join(", ")})` : ""}`);
+}
+
+/** A request to a remote; its failure (down, refusing our keys, answering nonsense) is a 502 naming the remote's
+ * answer: not this server's fault, and not the caller's. */
+export async function fromRemote<T>(request: Promise<T>): Promise<T> {
+  try {
+    return await request;
+  } catch (err) {
+    throw new DomainError("bad_gateway", `remote: ${err instanceof Error ? err.message : String(err)}`, "remote_unavailable");
   }
-  return new RemoteStore(target);
 }

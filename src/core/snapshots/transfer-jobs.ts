@@ -27,6 +27,10 @@ export class TransferJobs {
     return this.deps.repo.get(id);
   }
 
+  list(state: TransferJobRow["state"] | undefined, page: { limit: number; after?: { createdAt: Date; id: string } }): TransferJobRow[] {
+    return this.deps.repo.list({ state }, page);
+  }
+
   /**
    * Starts a transfer, or returns the unfinished one moving the same snapshot the same way (asking twice does not
    * run it twice). The caller has checked what can be checked up front (the snapshot, the remote's name).

@@ -1,6 +1,7 @@
 // What the API asks of transfers: start a push or a pull after checking what can be checked at once (the
-// snapshot, the remote's name, the manifest on the remote), and read a job.
+// snapshot, the remote's name, the manifest on the remote), and read or list jobs.
 import type { TransferJobRow } from "../../store/schema.ts";
+import type { Page } from "../instances/list.ts";
 import { isSafeId } from "../../store/paths.ts";
 import type { CoreContext } from "../service/context.ts";
 import { invalidRequest, notFound } from "../errors.ts";
@@ -25,4 +26,11 @@ export function getTransfer(ctx: CoreContext, id: string): TransferJobRow {
   const job = isSafeId(id) ? ctx.transfers.get(id) : undefined;
   if (!job) throw notFound("transfer not found");
   return job;
+}
+
+/** Jobs oldest first, optionally in one state, a page of `limit` at a time. */
+export function listTransfers(ctx: CoreContext, state: TransferJobRow["state"] | undefined, page: { limit: number; after?: { createdAt: Date; id: string } }): Page<TransferJobRow> {
+  const rows = ctx.transfers.list(state, page);
+  const last = rows.at(-1);
+  return { items: rows, ...(rows.length === page.limit && last ? { next: { createdAt: last.createdAt, id: last.id } } : {}) };
 }

@@ -8,5 +8,5 @@ import type { TransferReporter } from "./transfer-progress.ts";
 
 export function runTransfer(ctx: CoreContext, job: TransferJobRow, report: TransferReporter, signal: AbortSignal): Promise<void> {
   const remote = remoteStore(ctx, job.remote);
-  return job.kind === "push" ? pushSnapshot(ctx, job.snapshotId, remote, report, signal) : pullSnapshot(ctx, job.snapshotId, remote, report, signal);
+  return job.kind === "push" ? pushSnapshot(ctx, job.snapshotId, remote, report, signal) : pullSnapshot(ctx, job.id, job.snapshotId, remote, report, signal);
 }

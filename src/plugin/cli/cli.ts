@@ -38,6 +38,9 @@ const USAGE = `snapvisor - VM snapshots on KVM hosts
   snapvisor snapshots push SNAPSHOT --remote REMOTE     (follows the job: bytes and chunks, uploaded vs total)
   snapvisor snapshots pull REMOTE SNAPSHOT              (every chunk checked; the snapshot appears when whole)
   snapvisor remotes ls
+  snapvisor remotes snapshots REMOTE                    (what the remote holds, from its manifests)
+  snapvisor remotes delete REMOTE SNAPSHOT              (then the chunks nothing names any more: what went)
+  snapvisor transfers ls [--state pending|running|done|error]
   snapvisor snapshots pin|unpin SNAPSHOT   (a pinned snapshot is never deleted until unpinned)
   snapvisor schedule get|delete INSTANCE
   snapvisor schedule set INSTANCE --interval 1h|--cron EXPR [--timezone ZONE] [--max-count N] [--max-age 24h]
@@ -90,6 +93,7 @@ const OPTIONS = {
   prefix: { type: "string" },
   pin: { type: "boolean" },
   remote: { type: "string" },
+  state: { type: "string" },
   compress: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -379,6 +383,34 @@ const COMMANDS: Record<string, (i: Invocation) => Promise<void>> = {
     transferOutcome(out, await followTransfer(client, started));
   },
   "remotes ls": async ({ client, out }) => out.rows(await client.listRemotes(), ["name", "endpoint", "bucket", "prefix", "region"]),
+  "remotes snapshots": async ({ client, args, out }) => {
+    const remote = arg(args, 0, "remote");
+    out.rows(await allPages((cursor) => client.listRemoteSnapshots(remote, cursor)), [
+      "id",
+      "name",
+      "kind",
+      "hypervisor",
+      { key: "memory_bytes", header: "memory" },
+      { key: "total_bytes", header: "size" },
+      "created_at",
+      "problem",
+    ]);
+  },
+  "remotes delete": async ({ client, args, out }) => out.raw(await client.deleteRemoteSnapshot(arg(args, 0, "remote"), arg(args, 1, "snapshot id"))),
+  "transfers ls": async ({ client, values: v, out }) =>
+    // The server checks --state and names it in a 400 if it is not one.
+    out.rows(await allPages((cursor) => client.listTransfers(v.state ? { state: v.state as Transfer["state"] } : {}, cursor)), [
+      "id",
+      "kind",
+      "snapshot_id",
+      "remote",
+      "state",
+      "bytes_done",
+      "bytes_total",
+      "bytes_transferred",
+      "created_at",
+      "error",
+    ]),
   "schedule get": async ({ client, args, out }) => out.raw(await client.getSchedule(arg(args, 0, "instance id"))),
   "schedule set": async ({ client, args, values: v, out }) => {
     if (!v.interval && !v.cron) throw new UsageError("schedule set needs --interval or --cron");
@@ -396,6 +428,22 @@ const COMMANDS: Record<string, (i: Invocation) => Promise<void>> = {
   },
   "schedule delete": async ({ client, args }) => client.deleteSchedule(arg(args, 0, "instance id")),
 };
+
+/** Every page of a paged list, following its cursor; at most MAX_PAGES of them (a listing that long is cut, said so). */
+async function allPages<T>(page: (cursor?: string) => Promise<{ items: T[]; next?: string }>): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | undefined;
+  for (let n = 0; n < MAX_PAGES; n++) {
+    const got = await page(cursor);
+    items.push(...got.items);
+    if (!got.next) return items;
+    cursor = got.next;
+  }
+  console.error(`(the first ${MAX_PAGES} pages only)`);
+  return items;
+}
+
+const MAX_PAGES = 100;
 
 /** A finished transfer: printed with --json; a failed one is the command's error. */
 function transferOutcome(out: Output, job: Transfer): void {

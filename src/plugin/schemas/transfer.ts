@@ -41,3 +41,42 @@ export const PullSnapshotSchema = z
   .openapi("PullSnapshot");
 
 export const TransferParamSchema = z.object({ transferId: z.string().openapi({ param: { name: "transferId", in: "path" } }) });
+
+/** `limit` + `cursor` paging of remote listings and transfers: a page is at most 1000, 100 unless asked. */
+const BoundedPageQuery = z.object({
+  limit: z.coerce.number().int().min(1, "limit must be 1-1000").max(1000, "limit must be 1-1000").default(100),
+  cursor: z.string().max(2048).optional().openapi({ description: "x-next-cursor header value of the previous page" }),
+});
+
+export const RemoteParamSchema = z.object({ remote: z.string().openapi({ param: { name: "remote", in: "path" }, example: "r2" }) });
+export const RemoteSnapshotParamSchema = RemoteParamSchema.extend({
+  snapshotId: z.string().openapi({ param: { name: "snapshotId", in: "path" } }),
+});
+export const RemoteSnapshotsQuerySchema = BoundedPageQuery;
+
+export const RemoteSnapshotSchema = z
+  .object({
+    id: z.string(),
+    name: z.string().nullable(),
+    kind: z.string().nullable(),
+    hypervisor: z.string().nullable(),
+    memory_bytes: z.number().int().nullable(),
+    created_at: z.string().nullable(),
+    total_bytes: z.number().int().nullable().openapi({ description: "Payload bytes a pull writes" }),
+    problem: z.string().nullable().openapi({ description: "Why this server cannot read the manifest (a newer format, damaged); null when it can" }),
+  })
+  .openapi("RemoteSnapshot", { description: "A snapshot on a remote, as its manifest describes it." });
+
+export const RemoteDeleteSchema = z
+  .object({
+    chunks_deleted: z.number().int(),
+    bytes_deleted: z.number().int(),
+    chunks_in_use: z.number().int().openapi({ description: "Chunks past the grace period that another manifest or a push under way names" }),
+    chunks_within_grace: z.number().int().openapi({ description: "Chunks younger than the remote's gcGraceSeconds: kept, named or not" }),
+    skipped: z.string().nullable().openapi({ description: "Why the sweep deleted nothing (a manifest whose chunks this server cannot read); null when it ran" }),
+  })
+  .openapi("RemoteDelete", { description: "The manifest is gone; what garbage collection then deleted." });
+
+export const TransfersQuerySchema = BoundedPageQuery.extend({
+  state: z.enum(TRANSFER_STATES, { error: `state must be one of ${TRANSFER_STATES.join(", ")}` }).optional(),
+});
