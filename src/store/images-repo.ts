@@ -1,5 +1,5 @@
 // Registered guest images.
-import { asc } from "drizzle-orm";
+import { asc, eq } from "drizzle-orm";
 import { lookupBy, type Db } from "./db.ts";
 import { images, type ImageRow } from "./schema.ts";
 
@@ -12,6 +12,14 @@ export class ImagesRepo {
 
   upsert(row: ImageRow): void {
     this.db.insert(images).values(row).onConflictDoUpdate({ target: images.name, set: row }).run();
+  }
+
+  /** The row named `from` goes by `row.name` now (and says what `row` says), in one transaction. */
+  rename(from: string, row: ImageRow): void {
+    this.db.transaction((tx) => {
+      tx.delete(images).where(eq(images.name, from)).run();
+      tx.insert(images).values(row).onConflictDoUpdate({ target: images.name, set: row }).run();
+    });
   }
 
   list(): ImageRow[] {

@@ -1,7 +1,7 @@
 // Ids never become paths unless they are one safe component, and every socket path fits sun_path.
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { DataPaths, isSafeId, MAX_SOCKET_PATH, UnsafePathError } from "./paths.ts";
+import { DataPaths, isImageDirName, isSafeId, MAX_SOCKET_PATH, UnsafePathError } from "./paths.ts";
 
 describe("paths", () => {
   test("only single safe components are accepted as ids", () => {
@@ -27,4 +27,15 @@ describe("paths", () => {
 
 test("a data dir too long for guest sockets is refused up front", () => {
   expect(() => new DataPaths(`/tmp/${"d".repeat(80)}`).ensure()).toThrow(/too long/);
+});
+
+test("image dirs: an image name, or one with a generation suffix of twelve hex digits", () => {
+  for (const ok of ["default", "my-image", "default@0aa524c06af2"]) expect(isImageDirName(ok)).toBe(true);
+  for (const bad of ["default@", "default@0aa524c06af", "default@0AA524C06AF2", "@0aa524c06af2", "..@0aa524c06af2", "a/b@0aa524c06af2", "default@0aa524c06af2@0aa524c06af2"]) {
+    expect(isImageDirName(bad)).toBe(false);
+  }
+  const p = new DataPaths("/data");
+  expect(p.imageGeneration("default@0aa524c06af2")).toBe("/data/images/default@0aa524c06af2");
+  expect(() => p.imageGeneration("default")).toThrow(UnsafePathError);
+  expect(() => p.imageGeneration("../x@0aa524c06af2")).toThrow(UnsafePathError);
 });

@@ -5,6 +5,7 @@
 //   auth-token                         bearer token for TCP listeners (created on first TCP start)
 //   snapvisor.sock                     default API socket
 //   images/<image>/                    kernel, initrd, optional rootfs disk
+//   images/<image>@<hash>/             a later build of <image> with other contents (core/images/generations.ts)
 //   image-sources/                     an operator's files to register with POST /images (never indexed or moved)
 //   guests/<instanceId>/               a payload dir (payload/layout.ts): disk, records, logs, sockets, standby/
 //   snapshots/<snapshotId>/            snapshot.json + guest/, a copy of the guest dir at capture time
@@ -34,6 +35,14 @@ export function isSafeId(value: string): boolean {
 
 export function isSafeName(value: string): boolean {
   return value.length <= MAX_NAME_LENGTH && NAME_PATTERN.test(value);
+}
+
+/** A generation of an image: its name and the first hex digits of its content hash. */
+const GENERATION_SUFFIX = /@[0-9a-f]{12}$/;
+
+/** An image dir's name: an image name, or one with a generation suffix (`default@0aa524c06af2`). */
+export function isImageDirName(value: string): boolean {
+  return isSafeName(value.replace(GENERATION_SUFFIX, ""));
 }
 
 export class DataPaths {
@@ -89,6 +98,10 @@ export class DataPaths {
 
   image(name: string): string {
     return join(this.imagesDir, checked(name, isSafeName, "image name"));
+  }
+  /** The dir of a later build of an image, named as its generation (`default@0aa524c06af2`). */
+  imageGeneration(generation: string): string {
+    return join(this.imagesDir, checked(generation, (v) => GENERATION_SUFFIX.test(v) && isImageDirName(v), "image generation"));
   }
   guest(id: string): string {
     return join(this.guestsDir, checked(id, isSafeId, "instance id"));

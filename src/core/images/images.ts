@@ -11,6 +11,8 @@ import { conflict, inStep, notFound } from "../errors.ts";
 import { ensureFreeSpace, storageError } from "../service/disk-space.ts";
 import { resolveImageSource, type ImageSource } from "./image-source.ts";
 import { writeImageRecord } from "../../store/payload/image-record.ts";
+import { imageContentHash } from "../../store/payload/manifest.ts";
+import { generationName, reinstateGeneration, retireGeneration } from "./generations.ts";
 
 export const DEFAULT_IMAGE = "default";
 const DEFAULT_CMDLINE = "console=ttyS0 quiet panic=-1";
@@ -37,12 +39,11 @@ export async function registerImage(ctx: CoreContext, input: RegisterImageInput)
 const SOURCE_FIELDS = ["kernel", "initrd", "rootfs"] as const;
 type ImageSources = Partial<Record<(typeof SOURCE_FIELDS)[number], ImageSource>>;
 
-/** Copies the sources into <data>/images/<name>/ (staging + rename) and commits the row. */
-async function copyImage(ctx: CoreContext, input: RegisterImageInput, sources: ImageSources): Promise<ImageRow> {
+/** Copies the sources into `finalDir` (staging + rename) and commits the row. */
+async function copyImage(ctx: CoreContext, input: RegisterImageInput, sources: ImageSources, finalDir = ctx.paths.image(input.name)): Promise<ImageRow> {
   const bytes = Object.values(sources).reduce((sum, s) => sum + s.allocatedBytes, 0);
   const what = `image ${input.name}`;
   await ensureFreeSpace(ctx, bytes, what);
-  const finalDir = ctx.paths.image(input.name);
   const staging = await stageDir(ctx.paths.tmpDir);
   const placed: Partial<Record<keyof ImageSources, string>> = {};
   let row: ImageRow;
@@ -87,20 +88,43 @@ export function getImage(ctx: CoreContext, name: string): ImageRow {
   return row;
 }
 
-/** Registers the image built by scripts/build-guest as `default`, once. */
+/**
+ * Registers the image built by scripts/build-guest as `default`. A build whose contents differ from the registered
+ * `default` becomes its next generation (generations.ts): the files registered before stay, as `default@<hash>`.
+ */
 export async function ensureDefaultImage(ctx: CoreContext): Promise<void> {
   const dir = ctx.config.defaultImageDir;
-  if (ctx.images.get(DEFAULT_IMAGE) || !dir) return;
+  if (!dir) return;
+  const current = ctx.images.get(DEFAULT_IMAGE);
   const manifestPath = join(dir, "manifest.json");
   if (!existsSync(manifestPath)) {
-    ctx.logger.warn("default guest image not built; run scripts/build-guest", { dir });
+    if (!current) ctx.logger.warn("default guest image not built; run scripts/build-guest", { dir });
     return;
   }
   const manifest = (await Bun.file(manifestPath).json()) as { cmdline?: string };
   // The server's own configured build output: trusted, so not held to the image roots clients are.
-  const files = { kernel: join(dir, "vmlinuz"), initrd: join(dir, "initrd.img"), rootfs: join(dir, "rootfs.ext4") };
+  const build = { name: DEFAULT_IMAGE, kernel: join(dir, "vmlinuz"), initrd: join(dir, "initrd.img"), rootfs: join(dir, "rootfs.ext4"), cmdline: manifest.cmdline ?? DEFAULT_CMDLINE };
   const sources: ImageSources = {};
-  for (const field of SOURCE_FIELDS) sources[field] = { path: files[field], allocatedBytes: (await stat(files[field])).blocks * 512 };
-  await copyImage(ctx, { name: DEFAULT_IMAGE, ...files, cmdline: manifest.cmdline }, sources);
-  ctx.logger.info("registered default guest image", { dir });
+  for (const field of SOURCE_FIELDS) sources[field] = { path: build[field], allocatedBytes: (await stat(build[field])).blocks * 512 };
+  if (!current && !existsSync(ctx.paths.image(DEFAULT_IMAGE))) {
+    await copyImage(ctx, build, sources);
+    ctx.logger.info("registered default guest image", { dir });
+    return;
+  }
+  const built = await imageContentHash(build);
+  // Files that cannot be read any more (a data dir moved by hand) are no generation to keep: the build replaces them.
+  const registered = current && (await ctx.manifests.imageHash(current).catch((err: unknown) => {
+    ctx.logger.warn("registered default image unreadable; registering the build in its place", { error: err instanceof Error ? err.message : String(err) });
+    return undefined;
+  }));
+  if (registered === built) return;
+  if (current && registered) await retireGeneration(ctx, current, registered);
+  const older = ctx.images.get(generationName(DEFAULT_IMAGE, built));
+  if (older) {
+    await reinstateGeneration(ctx, older, DEFAULT_IMAGE);
+  } else {
+    // images/default/ holds an older generation's files: a new build never goes there.
+    await copyImage(ctx, build, sources, ctx.paths.imageGeneration(generationName(DEFAULT_IMAGE, built)));
+  }
+  ctx.logger.info("registered a new generation of the default guest image", { dir, ...(registered ? { previous: generationName(DEFAULT_IMAGE, registered) } : {}) });
 }

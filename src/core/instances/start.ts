@@ -6,10 +6,13 @@ import { hypervisorFor } from "../service/hypervisor-lookup.ts";
 import { describeInstance, guestDir, loadInstance, resolveInstance, type InstanceView } from "./view.ts";
 import { awaitGuestReady } from "./readiness.ts";
 import { assertTransition, isLive } from "./state-machine.ts";
-import { coldBootConfig, readVmConfig } from "./vm-config.ts";
+import { coldBootConfig, readVmConfig, writeInstanceFiles } from "./vm-config.ts";
 import { trackLaunched } from "./vm-records.ts";
 import { acquireNetwork, guestNetworkOf, releaseNetwork } from "../network/leases.ts";
 import { bootCmdlineWords } from "../network/guest-network.ts";
+import { bootingGeneration, newerGeneration } from "../images/generations.ts";
+import type { VmConfig } from "../../hv/hypervisor.ts";
+import type { InstanceRow } from "../../store/schema.ts";
 
 export async function startInstance(ctx: CoreContext, ref: string): Promise<InstanceView> {
   const { id } = resolveInstance(ctx, ref);
@@ -27,7 +30,7 @@ export async function bootInstance(ctx: CoreContext, id: string): Promise<Instan
   ensureMemoryAvailable(ctx, row.memoryBytes, `booting ${row.name}`);
   const hv = hypervisorFor(ctx, row.hypervisor);
   const dir = guestDir(ctx, id);
-  const config = coldBootConfig(await readVmConfig(dir));
+  const config = await coldBoot(ctx, row, dir);
   const net = await acquireNetwork(ctx, row);
   const lease = net && ctx.networkLeases.lease(id);
   // The guest's identity rides on the kernel command line of this boot (the record keeps the image's own).
@@ -50,4 +53,19 @@ export async function bootInstance(ctx: CoreContext, id: string): Promise<Instan
     throw err;
   }
   return describeInstance(ctx, ctx.instances.get(id)!);
+}
+
+/**
+ * What a cold boot runs: today's devices, and an instance booted from an older build of its image boots the current
+ * one on its own disk (generations.ts). The record says so, so what the instance captures from now on names the
+ * files it runs.
+ */
+async function coldBoot(ctx: CoreContext, row: InstanceRow, dir: string): Promise<VmConfig> {
+  const recorded = await readVmConfig(dir);
+  const image = newerGeneration(ctx, row.image, recorded);
+  if (!image) return coldBootConfig(recorded);
+  const config = coldBootConfig(bootingGeneration(recorded, image));
+  await writeInstanceFiles(dir, config, row, ctx.snapshots.forkOf(row.id) ?? null);
+  ctx.logger.info("instance boots the current generation of its image", { instance: row.id, image: image.name, kernel: image.kernel });
+  return config;
 }

@@ -5,7 +5,7 @@
 // What cannot be read is moved to <data>/quarantine and logged; start-up never deletes a payload it does not know.
 import { existsSync } from "node:fs";
 import { mkdir, readdir, rename, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { CODECS } from "../../store/codecs/codec-table.ts";
 import { payloadSizes } from "../../store/file-sizes.ts";
 import { readInstanceRecord, type InstanceIdentity } from "../../store/payload/instance-record.ts";
@@ -15,7 +15,7 @@ import { compressedPath, storedMemoryForm } from "../../store/payload/memory-for
 import { readSnapshotRecord } from "../../store/payload/snapshot-record.ts";
 import { readSavedVm } from "../../store/payload/vm-record.ts";
 import { readImageRecord } from "../../store/payload/image-record.ts";
-import { isSafeId, isSafeName, type QuarantineKind } from "../../store/paths.ts";
+import { isImageDirName, isSafeId, type QuarantineKind } from "../../store/paths.ts";
 import type { NewSnapshotRow } from "../../store/snapshots-repo.ts";
 import type { EnabledCompression } from "../../store/schema.ts";
 import { storedMetadataOf } from "../snapshots/create.ts";
@@ -24,11 +24,14 @@ import { isHypervisorType } from "./hypervisor-lookup.ts";
 
 /** Indexes the dirs of `images/`, `snapshots/` and `guests/` that no row names (`known*`: the rows' names and ids). */
 export async function reindexPayloads(ctx: CoreContext, knownInstances: Set<string>, knownSnapshots: Set<string>): Promise<void> {
-  const knownImages = new Set(ctx.images.list().map((image) => image.name));
+  // An image's dir is named after it, or after its generation (images/default/ may hold `default@<hash>`).
+  const knownImages = new Set(ctx.images.list().map((image) => basename(dirname(image.kernel))));
+  const imageOf = (name: string) => name.split("@")[0];
   for (const name of await unknownEntries(ctx.paths.imagesDir, knownImages)) {
-    await indexOrQuarantine(ctx, "image", join(ctx.paths.imagesDir, name), name, isSafeName, async () => {
-      const row = await readImageRecord(ctx.paths.image(name));
-      if (row.name !== name) throw new Error(`its record names image ${row.name}`);
+    const dir = join(ctx.paths.imagesDir, name);
+    await indexOrQuarantine(ctx, "image", dir, name, isImageDirName, async () => {
+      const row = await readImageRecord(dir);
+      if (imageOf(row.name) !== imageOf(name)) throw new Error(`its record names image ${row.name}`);
       ctx.images.upsert(row);
     });
   }

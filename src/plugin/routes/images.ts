@@ -13,7 +13,8 @@ const list = createRoute({
   path: "/images",
   tags,
   summary: "List images",
-  description: "Registered images, including `default` (the guest image scripts/build-guest produces).",
+  description:
+    "Registered images, including `default` (the guest image scripts/build-guest produces). When the server starts with a build whose contents differ, that build becomes `default` and the files it replaces stay listed as `default@<first 12 hex digits of their content hash>`, never removed: instances and snapshots name them.",
   responses: { 200: jsonResponse(z.array(ImageSchema), "Images", [imageExample]) },
 });
 const get = createRoute({

@@ -93,7 +93,12 @@ const action = <N extends string, R extends object = object>(name: N, summary: s
   });
 
 const noOptions = { body: jsonBody(NoOptionsSchema, {}, false) };
-const start = action("start", "Start an instance", "Cold boots a Stopped instance and waits until it runs.", noOptions);
+const start = action(
+  "start",
+  "Start an instance",
+  "Cold boots a Stopped instance and waits until it runs. An instance last booted from an older generation of its image (`default@<hash>`, see GET /images) boots the image's current kernel, initrd and command line on its own disk, and keeps them; a restore resumes on the files its standby or snapshot was captured with.",
+  noOptions,
+);
 const stop = action("stop", "Stop an instance", "Powers the VM off: a graceful shutdown first, then the process is ended.", noOptions);
 const standby = action(
   "standby",
