@@ -11,8 +11,8 @@ Shared_Dirty:         0 kB
 Private_Clean:    12288 kB
 Private_Dirty:    49152 kB
 `;
-  expect(parseSmapsRollup(rollup)).toEqual({ privateBytes: (12288 + 49152) * 1024, pssBytes: 61440 * 1024 });
-  expect(parseSmapsRollup("")).toEqual({ privateBytes: 0, pssBytes: 0 });
+  expect(parseSmapsRollup(rollup)).toEqual({ privateBytes: (12288 + 49152) * 1024, privateDirtyBytes: 49152 * 1024, pssBytes: 61440 * 1024 });
+  expect(parseSmapsRollup("")).toEqual({ privateBytes: 0, privateDirtyBytes: 0, pssBytes: 0 });
 });
 
 test("this process has private memory; a pid that does not exist has none to read", async () => {

@@ -2,6 +2,7 @@
 import { runLocked, type CoreContext } from "../service/context.ts";
 import { inStep } from "../errors.ts";
 import { ensureMemoryAvailable } from "../service/host-memory.ts";
+import { ensureFreeSpace } from "../service/disk-space.ts";
 import { hypervisorFor } from "../service/hypervisor-lookup.ts";
 import { describeInstance, guestDir, loadInstance, resolveInstance, type InstanceView } from "./view.ts";
 import { awaitGuestReady } from "./readiness.ts";
@@ -29,6 +30,8 @@ export async function bootInstance(ctx: CoreContext, id: string): Promise<Instan
   const row = ctx.instances.get(id)!;
   ensureMemoryAvailable(ctx, row.memoryBytes, `booting ${row.name}`);
   const hv = hypervisorFor(ctx, row.hypervisor);
+  // A guest whose RAM is a file fills it as it runs; a full disk would fault the VMM instead of refusing the boot.
+  if (hv.layout().ramFile !== undefined) await ensureFreeSpace(ctx, row.memoryBytes, `booting ${row.name}`);
   const dir = guestDir(ctx, id);
   const config = await coldBoot(ctx, row, dir);
   const net = await acquireNetwork(ctx, row);

@@ -94,6 +94,7 @@ export class QemuDriver implements Hypervisor {
       await vm.kill();
       throw await explained("restore: load snapshot", err, req.dir);
     }
+    this.logger?.info("QEMU resumed", { dir: req.dir, pid: vm.pid, memoryKind: kind, ram: ram ? (ram.share ? "own file" : "copy-on-write") : "anonymous" });
     return vm;
   }
 
