@@ -59,11 +59,18 @@ function pauses(seed: number): () => number {
 
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 
-/** The guest kernel's count of connections its listen queues dropped (TcpExt ListenOverflows). */
-async function listenOverflows(): Promise<number> {
-  const lines = (await exec(svc, "load", "grep TcpExt: /proc/net/netstat")).stdout.split("\n");
-  const [names, values] = [lines[0]!.split(" "), lines[1]!.split(" ")];
-  return Number(values[names.indexOf("ListenOverflows")]);
+/** The guest kernel's TCP counters that tell a dropped handshake: its listen queues' overflows, handshakes it
+ * answered again (SYN-ACK retransmissions), challenge ACKs (a SYN meeting an old connection) and resets sent. */
+const GUEST_TCP_COUNTERS = ["ListenOverflows", "TCPSynRetrans", "TCPChallengeACK", "TCPTimeouts", "OutRsts", "EstabResets"];
+
+async function guestTcpCounters(): Promise<Record<string, number>> {
+  const lines = (await exec(svc, "load", "grep -h -E '^(TcpExt|Tcp):' /proc/net/netstat /proc/net/snmp")).stdout.split("\n");
+  const counters: Record<string, number> = {};
+  for (let i = 0; i + 1 < lines.length; i += 2) {
+    const [names, values] = [lines[i]!.split(/\s+/), lines[i + 1]!.split(/\s+/)];
+    names.forEach((name, j) => GUEST_TCP_COUNTERS.includes(name) && (counters[name] = Number(values[j])));
+  }
+  return counters;
 }
 
 describe("ingress under load with auto-standby cycling", () => {
@@ -103,7 +110,7 @@ describe("ingress under load with auto-standby cycling", () => {
       `load: ${next} requests, ${tally.ok} ok, ${tally.failed.length} failed in ${seconds.toFixed(1)} s; ` +
         `wake cycles ${wakes} (auto-standbys ${standbys}, called off at the last check ${cancelled}); ` +
         `latency p50 ${quantile(sorted, 0.5).toFixed(1)} ms, p99 ${quantile(sorted, 0.99).toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(0)} ms; ` +
-        `slower than 1 s: ${sorted.filter((ms) => ms > 1000).length}; guest listen overflows: ${await listenOverflows()}`,
+        `slower than 1 s: ${sorted.filter((ms) => ms > 1000).length}; guest TCP counters ${JSON.stringify(await guestTcpCounters())}`,
     );
     if (warnings.length > 0) console.log(`proxy warnings:\n${warnings.join("\n")}`);
     expect(tally.failed).toEqual([]);
