@@ -37,9 +37,9 @@ function build(name: string, initrd: string): { dir: string; hash: Promise<strin
   return { dir, hash: imageContentHash(files) };
 }
 
-/** Starts the service on the test's data dir with `buildDir` as its default image; stops it when asked or after the test. */
-async function serve(buildDir: string): Promise<TestService> {
-  const svc = await startService({ dataDir, guestImageDir: buildDir });
+/** Starts the service on a data dir (the test's) with `buildDir` as its default image; stops it when asked or after the test. */
+async function serve(buildDir: string, dir = dataDir): Promise<TestService> {
+  const svc = await startService({ dataDir: dir, guestImageDir: buildDir });
   services.push(svc);
   return svc;
 }
@@ -47,7 +47,7 @@ async function serve(buildDir: string): Promise<TestService> {
 async function restart(svc: TestService, buildDir: string): Promise<TestService> {
   services.splice(services.indexOf(svc), 1);
   await svc.close();
-  return serve(buildDir);
+  return serve(buildDir, svc.dataDir);
 }
 
 async function images(svc: TestService): Promise<{ name: string; kernel: string; initrd: string; created_at: string }[]> {
@@ -118,6 +118,44 @@ describe("default image generations", () => {
     svc = await serve(b.dir);
     expect(await images(svc)).toEqual(listed);
     expect(existsSync(join(dataDir, "quarantine"))).toBe(false);
+  });
+
+  test("snapshots of the older generation stay compatible after a rebuild; their manifests hash the generation they boot", async () => {
+    const [a, b] = [build("a", "initrd A"), build("b", "initrd B")];
+    let svc = await serve(a.dir);
+    const created = await svc.call("POST", "/instances", { name: "on-a", size: "256MB", overlay_size: "16MB", network: { enabled: false } });
+    const snapshot = async (name: string) => {
+      const res = await svc.call("POST", `/instances/${created.body.id}/snapshots`, { kind: "Stopped", name });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      return res.body.id as string;
+    };
+    const before = await snapshot("before");
+    svc = await restart(svc, b.dir);
+    const after = await snapshot("after"); // the instance has not booted since: it still boots generation A
+    for (const id of [before, after]) {
+      expect((await svc.call("GET", `/snapshots/${id}/compatibility`)).body).toEqual({ compatible: true, reasons: [] });
+      expect((await svc.sv.core.manifests.ensure(id)).image).toEqual({ name: "default", content_hash: await a.hash });
+    }
+  });
+
+  test("an exported snapshot of an older generation imports where that generation is registered, onto its files there", async () => {
+    const [a, b] = [build("a", "initrd A"), build("b", "initrd B")];
+    let svc = await serve(a.dir);
+    const created = await svc.call("POST", "/instances", { name: "on-a", size: "256MB", overlay_size: "16MB", network: { enabled: false } });
+    svc = await restart(svc, b.dir);
+    const snap = await svc.call("POST", `/instances/${created.body.id}/snapshots`, { kind: "Stopped", name: "on-a" });
+    const res = await svc.sv.app.request(`/snapshots/${snap.body.id}/export`);
+    expect(res.status).toBe(200);
+    const archive = new Uint8Array(await res.arrayBuffer());
+    const importInto = async (host: TestService) => (await host.sv.app.request("/snapshots/import", { method: "POST", body: archive })).status;
+
+    const onlyB = await serve(b.dir, join(root, "only-b"));
+    expect(await importInto(onlyB)).toBe(409); // image_missing: this host never had build A
+    let other = await serve(a.dir, join(root, "other"));
+    other = await restart(other, b.dir);
+    expect(await importInto(other)).toBe(201);
+    const older = other.sv.core.images.get(`default@${await short(a.hash)}`)!;
+    expect(await readVmConfig(join(other.dataDir, "snapshots", snap.body.id, "guest"))).toMatchObject({ kernel: older.kernel, initrd: older.initrd });
   });
 
   test("a cold start moves an instance from an older generation to the current one, its disk kept", async () => {

@@ -6,6 +6,7 @@
 import { dirname } from "node:path";
 import type { VmConfig } from "../../hv/hypervisor.ts";
 import { writeImageRecord } from "../../store/payload/image-record.ts";
+import type { ImagesRepo } from "../../store/images-repo.ts";
 import type { ImageRow } from "../../store/schema.ts";
 import type { CoreContext } from "../service/context.ts";
 
@@ -33,15 +34,36 @@ export async function reinstateGeneration(ctx: CoreContext, older: ImageRow, ima
   ctx.images.rename(older.name, current);
 }
 
-/** The current generation of `image` when `config` boots an older one of it (its kernel and initrd), else undefined. */
-export function newerGeneration(ctx: CoreContext, image: string, config: VmConfig): ImageRow | undefined {
-  const current = ctx.images.get(image);
-  if (!current || bootsFilesOf(config, current)) return undefined;
-  const older = ctx.images.list().some((row) => row.name.startsWith(`${image}@`) && bootsFilesOf(config, row));
-  return older ? current : undefined;
+/** What looks images up: the repo, or anything with its two reads. */
+export type ImageLookup = Pick<ImagesRepo, "get" | "list">;
+
+/** The generation of `image` whose kernel and initrd `config` (a VM record's) boots; `image` as registered now when none does. */
+export function generationBooting(images: ImageLookup, image: string, config: BootFiles): ImageRow | undefined {
+  const current = images.get(image);
+  if (!current || bootsFilesOf(config, current)) return current;
+  return images.list().find((row) => row.name.startsWith(`${image}@`) && bootsFilesOf(config, row)) ?? current;
 }
 
-function bootsFilesOf(config: VmConfig, image: ImageRow): boolean {
+/** The current generation of `image` when `config` boots an older one of it, else undefined. */
+export function newerGeneration(ctx: CoreContext, image: string, config: BootFiles): ImageRow | undefined {
+  const booted = generationBooting(ctx.images, image, config);
+  return booted && booted.name !== image ? ctx.images.get(image) : undefined;
+}
+
+/** The generation of `image` (current or older) whose contents hash to `contentHash`, if this host has it. */
+export async function generationWithContent(ctx: CoreContext, image: string, contentHash: string): Promise<ImageRow | undefined> {
+  for (const row of [ctx.images.get(image), ctx.images.get(generationName(image, contentHash))]) {
+    if (row && (await ctx.manifests.imageHash(row)) === contentHash) return row;
+  }
+  return undefined;
+}
+
+interface BootFiles {
+  kernel?: unknown;
+  initrd?: unknown;
+}
+
+function bootsFilesOf(config: BootFiles, image: ImageRow): boolean {
   return config.kernel === image.kernel && (config.initrd ?? null) === image.initrd;
 }
 

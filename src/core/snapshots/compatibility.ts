@@ -6,6 +6,7 @@ import { MANIFEST_FORMAT_VERSION, type ParsedRequirements, type Requirements } f
 import { PAYLOAD_FORMAT_VERSION } from "../../store/payload/record-file.ts";
 import type { CoreContext } from "../service/context.ts";
 import { IncompatibleSnapshotError } from "../errors.ts";
+import { generationWithContent } from "../images/generations.ts";
 
 export const INCOMPATIBILITY_CODES = [
   "hypervisor_missing",
@@ -92,9 +93,9 @@ async function hypervisorReasons(ctx: CoreContext, req: Requirements): Promise<I
 }
 
 async function imageReasons(ctx: CoreContext, req: Requirements): Promise<IncompatibilityReason[]> {
-  const image = ctx.images.get(req.image.name);
-  if (!image) return [{ code: "image_missing", message: `image ${JSON.stringify(req.image.name)} is not registered on this host` }];
-  if ((await ctx.manifests.imageHash(image)) !== req.image.content_hash) {
+  if (!ctx.images.get(req.image.name)) return [{ code: "image_missing", message: `image ${JSON.stringify(req.image.name)} is not registered on this host` }];
+  // A rebuilt image keeps its older generations: the one the snapshot boots may be one of them.
+  if (!(await generationWithContent(ctx, req.image.name, req.image.content_hash))) {
     return [{ code: "image_missing", message: `image ${JSON.stringify(req.image.name)} on this host has other contents than the one the snapshot boots` }];
   }
   return [];

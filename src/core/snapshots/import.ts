@@ -20,6 +20,7 @@ import type { CoreContext } from "../service/context.ts";
 import { conflict, DomainError, inStep, invalidRequest } from "../errors.ts";
 import { ensureFreeSpace } from "../service/disk-space.ts";
 import { indexSnapshot } from "../service/payload-reindex.ts";
+import { generationWithContent } from "../images/generations.ts";
 import { assertCompatible } from "./compatibility.ts";
 import { COMPRESSED_CHUNK_NAME } from "./export.ts";
 import { getSnapshot, type SnapshotView } from "./view.ts";
@@ -231,11 +232,14 @@ export async function rebaseRecords(ctx: CoreContext, staging: string, manifest:
   const guest = join(staging, SNAPSHOT_GUEST_DIR);
   const { config } = await readInstanceRecord(guest);
   const kernel = typeof config.kernel === "string" ? config.kernel : undefined;
-  const image = ctx.images.get(manifest.image.name);
+  // The generation with the snapshot's image contents (checked compatible before), an older one after a rebuild.
+  const image = (await generationWithContent(ctx, manifest.image.name, manifest.image.content_hash)) ?? ctx.images.get(manifest.image.name);
   const moves: [string, string][] = [];
   if (kernel && image) moves.push([`${dirname(kernel)}/`, `${dirname(image.kernel)}/`]);
-  const suffix = `/images/${manifest.image.name}/`;
-  if (kernel && `${dirname(kernel)}/`.endsWith(suffix)) moves.push([`${dirname(kernel)}/`.slice(0, -suffix.length + 1), `${ctx.paths.root}/`]);
+  // The exporting data dir holds the kernel in images/<name>/, or in images/<name>@<hash>/ for a later generation.
+  const kernelDir = kernel ? `${dirname(kernel)}/` : "";
+  const at = kernelDir.lastIndexOf("/images/");
+  if (at >= 0 && kernelDir.slice(at + "/images/".length, -1).split("@")[0] === manifest.image.name) moves.push([kernelDir.slice(0, at + 1), `${ctx.paths.root}/`]);
   const records = manifest.files.filter((f) => f.path.startsWith(`${SNAPSHOT_GUEST_DIR}/`) && f.path.endsWith(".json"));
   const changed: { path: string; size: number }[] = [];
   for (const record of records) {

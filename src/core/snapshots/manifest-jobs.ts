@@ -4,6 +4,7 @@
 // persisted: a snapshot without a manifest is its own record of work left, so start-up queues every such
 // snapshot again (including those taken before manifests existed), after a delay and one at a time. Export,
 // verify and the compatibility check wait for a running job or build the manifest then and there (ensure()).
+import { join } from "node:path";
 import { writeFileAtomic } from "../../fs/atomic.ts";
 import { probeHostCpu, type HostCpu } from "../../hv/host-cpu.ts";
 import type { ImagesRepo } from "../../store/images-repo.ts";
@@ -22,10 +23,12 @@ import {
   type ParsedRequirements,
 } from "../../store/payload/manifest.ts";
 import { memoryFileForms } from "../../store/payload/memory-forms.ts";
+import { readInstanceRecord } from "../../store/payload/instance-record.ts";
 import type { DataPaths } from "../../store/paths.ts";
 import type { ImageRow } from "../../store/schema.ts";
 import type { SnapshotsRepo } from "../../store/snapshots-repo.ts";
 import { invalidState } from "../errors.ts";
+import { generationBooting } from "../images/generations.ts";
 import type { Logger } from "../service/logger.ts";
 
 /** A job that met a memory file being compressed under it (renamed away mid-read) starts over, this many times. */
@@ -130,7 +133,7 @@ export class ManifestJobs {
     const stored = await readManifest(dir);
     if (stored) return stored;
     const row = this.deps.snapshots.get(snapshotId);
-    return { kind: "current", manifest: await readRequirements(dir, await this.facts(row?.storedMetadata.image)) };
+    return { kind: "current", manifest: await readRequirements(dir, await this.facts(dir, row?.storedMetadata.image)) };
   }
 
   /** This host's CPU as manifests record it (probed once). */
@@ -210,8 +213,10 @@ export class ManifestJobs {
     }
   }
 
-  private async facts(imageName: string | undefined): Promise<ManifestFacts> {
-    const image = imageName === undefined ? undefined : this.deps.images.get(imageName);
+  private async facts(dir: string, imageName: string | undefined): Promise<ManifestFacts> {
+    // The generation of the image the snapshot boots: after a rebuild of the image, an older one (generations.ts).
+    const config = await readInstanceRecord(join(dir, SNAPSHOT_GUEST_DIR)).then((r) => r.config, () => ({}));
+    const image = imageName === undefined ? undefined : generationBooting(this.deps.images, imageName, config);
     // An image unknown here cannot be hashed: the all-zero hash matches no image, so an importer reports it missing.
     const imageContentHash = image ? await this.imageHash(image) : "0".repeat(64);
     return { hostCpu: this.hostCpu(), imageContentHash, createdAt: this.deps.clock() };
@@ -226,7 +231,7 @@ export class ManifestJobs {
       for (let attempt = 1; ; attempt++) {
         try {
           const row = this.deps.snapshots.get(snapshotId);
-          const manifest = await buildManifest(dir, await this.facts(row?.storedMetadata.image), {
+          const manifest = await buildManifest(dir, await this.facts(dir, row?.storedMetadata.image), {
             signal,
             onProgress: (done, total) => Object.assign(job.view, { bytesDone: done, bytesTotal: total }),
           });
