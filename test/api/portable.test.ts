@@ -199,6 +199,17 @@ describe("export and import between two data dirs", () => {
         expect(res.body.code).toBe("invalid_archive");
         await expectNothingImported(c, id);
       }
+      // An archive whose manifest leaves snapshot.json out (and so does the archive): no record to index it by.
+      const manifest = JSON.parse(new TextDecoder().decode(archive.subarray(TAR_BLOCK, TAR_BLOCK + manifestSize)));
+      const members: [string, Uint8Array][] = [];
+      for (const f of manifest.files.filter((f: { path: string }) => f.path !== "snapshot.json")) {
+        members.push([f.path, readFileSync(join(a.dataDir, "snapshots", id, f.path))]);
+      }
+      const recordless = { ...manifest, files: manifest.files.filter((f: { path: string }) => f.path !== "snapshot.json") };
+      const noRecord = await importInto(c, tar([["manifest.json", new TextEncoder().encode(JSON.stringify(recordless))], ...members]));
+      expect(noRecord.status).toBe(400);
+      expect(noRecord.body).toMatchObject({ code: "invalid_archive", message: expect.stringContaining("snapshot record") });
+      await expectNothingImported(c, id);
       const extra = withManifest(archive, (m) => m); // same manifest, then a member it does not list
       const stray = Buffer.concat([extra.subarray(0, extra.length - TAR_END.length), tar([["guest/stray", new Uint8Array(1)]])]);
       expect((await importInto(c, stray)).body.message).toContain("guest/stray is not in the manifest");

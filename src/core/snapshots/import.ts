@@ -15,6 +15,7 @@ import { hashPayloadFiles, ManifestError, manifestJson, manifestPath, parseManif
 import { MANIFEST_RECORD, SNAPSHOT_GUEST_DIR } from "../../store/payload/layout.ts";
 import { readInstanceRecord } from "../../store/payload/instance-record.ts";
 import { readSnapshotRecord } from "../../store/payload/snapshot-record.ts";
+import { PayloadError } from "../../store/payload/record-file.ts";
 import { isSafeId } from "../../store/paths.ts";
 import type { CoreContext } from "../service/context.ts";
 import { conflict, DomainError, inStep, invalidRequest } from "../errors.ts";
@@ -59,7 +60,10 @@ export async function importSnapshot(ctx: CoreContext, archive: AsyncIterable<Ui
     });
   } catch (err) {
     await removeTree(staging);
-    if (err instanceof TarError || err instanceof ManifestError) throw invalidRequest(`archive refused: ${err.message}`, "invalid_archive");
+    // A payload record missing or malformed in the archive (the manifest listed what came) is the archive's fault too.
+    if (err instanceof TarError || err instanceof ManifestError || err instanceof PayloadError) {
+      throw invalidRequest(`archive refused: ${err.message}`, "invalid_archive");
+    }
     throw err instanceof DomainError ? err : inStep("import snapshot", err);
   }
   return getSnapshot(ctx, snapshotId!);
