@@ -33,6 +33,27 @@ export async function bareRestore(config: VmConfig, dir: string, memory: string)
   await waitForAgent(join(dir, "agent.sock"), { timeoutMs: AGENT_TIMEOUT_MS });
   return { proc, qmp, resumedMs, readyMs: performance.now() - t };
 }
+/**
+ * The memory of a RAM-file payload (`payload`: its RAM file `memory` and device state `state`) as a migration stream
+ * in `dir`, what the bare baselines restore: loaded by a bare QEMU mapping the file copy-on-write, then migrated out
+ * whole. Returns the stream's path.
+ */
+export async function bareStreamOf(config: VmConfig, dir: string, payload: string): Promise<string> {
+  const stream = join(dir, "bare-stream");
+  const ram = { path: join(payload, "memory"), share: false };
+  const proc = Bun.spawn(["qemu-system-x86_64", ...incomingArgv(config, dir, BARE_MACHINE, ram)], { stdout: "ignore", stderr: "inherit" });
+  const qmp = await BareQmp.connect(join(dir, "qmp.sock"));
+  await qmp.cmd("migrate-set-capabilities", { capabilities: [{ capability: "x-ignore-shared", state: true }] });
+  await qmp.cmd("migrate-incoming", { uri: `exec:cat ${join(payload, "state")}` });
+  await qmp.event("MIGRATION", (d) => d.status === "completed");
+  await qmp.cmd("migrate-set-capabilities", { capabilities: [{ capability: "x-ignore-shared", state: false }] });
+  await qmp.cmd("migrate", { uri: `exec:cat > ${stream}` });
+  await qmp.event("MIGRATION", (d) => d.status === "completed");
+  await qmp.cmd("quit").catch(() => {});
+  await proc.exited;
+  return stream;
+}
+
 export class BareQmp {
   private buf = "";
   private waiters: ((msg: Record<string, any>) => boolean)[] = [];

@@ -1,76 +1,117 @@
-// Fan-out: N = 1, 4, 8 forks (target Running) from one Standby snapshot of the default guest. Per N: wall time,
-// per-fork latency vs a bare QMP restore of the same memory file (bare-qmp.ts, until the guest agent answers, as a
-// fork's Running means) in the same run, disk bytes added per fork and host memory added per fork.
-//   bun scripts/bench/fanout.ts [--sizes 1,4,8]
-import { mkdirSync, readFileSync } from "node:fs";
+// Fan-out: N = 1, 4, 8 forks (target Running) from one Standby snapshot, per guest size (256 MiB and 1 GiB by
+// default). Per N: wall time; per fork, API call to VMM running (`cont` done, from the driver's "QEMU resumed" log)
+// and to Running (guest agent answering, handoffs done) against a bare QMP restore of the same memory as a
+// migration stream until its agent answers (bare-qmp.ts), in the same run; disk bytes added per fork, those for
+// memory apart; and the host memory each idle fork holds 30 s after (private bytes as the API reports them, PSS).
+//   bun scripts/bench/fanout.ts [--forks 1,4,8] [--guests 256MB,1GB] [--idle 30]
+import { mkdirSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import type { VmConfig } from "../../src/hv/hypervisor.ts";
+import { vmmMemory } from "../../src/hv/vmm-memory.ts";
 import { readSavedVm } from "../../src/store/payload/vm-record.ts";
 import { allocatedSize } from "../../src/store/file-sizes.ts";
-import { bareRestore } from "./bare-qmp.ts";
+import type { Logger } from "../../src/core/service/logger.ts";
+import { bareRestore, bareStreamOf } from "./bare-qmp.ts";
 import { benchService } from "./bench-service.ts";
 import { median, printTable } from "./report.ts";
 
-const { values } = parseArgs({ options: { sizes: { type: "string", default: "1,4,8" } } });
-const SIZES = values.sizes.split(",").map(Number);
+const { values } = parseArgs({
+  options: { forks: { type: "string", default: "1,4,8" }, guests: { type: "string", default: "256MB,1GB" }, idle: { type: "string", default: "30" } },
+});
+const FORKS = values.forks.split(",").map(Number);
+const IDLE_MS = Number(values.idle) * 1000;
+const MB = (bytes: number) => (bytes / 1e6).toFixed(1);
 
-const svc = await benchService();
-const { call, dataDir } = svc;
-const memAvailable = () => Number(/MemAvailable:\s+(\d+)/.exec(readFileSync("/proc/meminfo", "utf8"))![1]) * 1024;
+/** When each guest dir's VMM resumed (the driver logs it right after `cont`). */
+const resumedAt = new Map<string, number>();
+const logger: Logger = {
+  debug() {},
+  warn() {},
+  error() {},
+  info(msg, fields) {
+    if (msg === "QEMU resumed") resumedAt.set(String(fields?.dir), performance.now());
+  },
+};
 
-try {
-  const parent = await call("POST", "/instances", { name: "parent", size: "256MB", overlay_size: "128MB" });
-  await call("POST", `/instances/${parent.id}/start`);
-  await Bun.sleep(2000);
-  const snap = await call("POST", `/instances/${parent.id}/snapshots`, { kind: "Standby", name: "fan" });
-  await call("POST", `/instances/${parent.id}/stop`);
+for (const guest of values.guests.split(",")) {
+  const svc = await benchService({ logger });
+  const { call, dataDir } = svc;
+  try {
+    const parent = await call("POST", "/instances", { name: "parent", size: guest, overlay_size: "128MB" });
+    await call("POST", `/instances/${parent.id}/start`);
+    await Bun.sleep(2000);
+    const snap = await call("POST", `/instances/${parent.id}/snapshots`, { kind: "Standby", name: "fan" });
+    await call("POST", `/instances/${parent.id}/stop`);
 
-  // Baseline: a bare script restores the same memory in a fork's dir (a Standby fork, so it has its own disk).
-  const base = await call("POST", `/snapshots/${snap.id}/fork`, { name: "baseline", target_state: "Standby" });
-  const baseDir = join(dataDir, "guests", base.id);
-  mkdirSync(join(baseDir, "logs"), { recursive: true });
-  // The hardware the memory was saved from (its NIC and vmgenid included), as the fork's restore rebuilds it.
-  const saved = (await readSavedVm(join(baseDir, "standby"))).config as unknown as VmConfig;
-  const bare = await bareRestore(saved, baseDir, join(baseDir, "standby", "memory"));
-  bare.proc.kill("SIGKILL");
-  await bare.proc.exited;
-  const bareMs = bare.readyMs;
-  await call("DELETE", `/instances/${base.id}`);
+    // Baseline: today's path for the same memory, in a fork's dir (a Standby fork has its own disk): the memory as a
+    // migration stream, restored by a bare script until the guest agent answers.
+    const base = await call("POST", `/snapshots/${snap.id}/fork`, { name: "baseline", target_state: "Standby" });
+    const baseDir = join(dataDir, "guests", base.id);
+    mkdirSync(join(baseDir, "logs"), { recursive: true });
+    const saved = (await readSavedVm(join(baseDir, "standby"))).config as unknown as VmConfig;
+    const stream = await bareStreamOf(saved, baseDir, join(baseDir, "standby"));
+    const bare = await bareRestore(saved, baseDir, stream);
+    bare.proc.kill("SIGKILL");
+    await bare.proc.exited;
+    await call("DELETE", `/instances/${base.id}`);
 
-  const rows: string[][] = [];
-  for (const n of SIZES) {
-    const diskBefore = await allocatedSize(dataDir);
-    const memBefore = memAvailable();
-    const latencies: number[] = [];
-    const wall = performance.now();
-    const forks = await Promise.all(
-      Array.from({ length: n }, async (_, i) => {
-        const t = performance.now();
-        const f = await call("POST", `/snapshots/${snap.id}/fork`, { name: `f${n}-${i}` });
-        latencies.push(performance.now() - t);
-        return f;
-      }),
+    const rows: string[][] = [];
+    for (const n of FORKS) {
+      const diskBefore = await allocatedSize(dataDir);
+      const toResumed: number[] = [];
+      const toRunning: number[] = [];
+      const wall = performance.now();
+      const forks = await Promise.all(
+        Array.from({ length: n }, async (_, i) => {
+          const t = performance.now();
+          const f = await call("POST", `/snapshots/${snap.id}/fork`, { name: `f${n}-${i}` });
+          toRunning.push(performance.now() - t);
+          toResumed.push(resumedAt.get(join(dataDir, "guests", f.id))! - t);
+          return f;
+        }),
+      );
+      const wallMs = performance.now() - wall;
+      const dirs = forks.map((f) => join(dataDir, "guests", f.id));
+      const diskAdded = (await allocatedSize(dataDir)) - diskBefore;
+      // Each fork's own disk and console log; the rest of what it added is memory (its RAM name links the snapshot's).
+      let ownFiles = 0;
+      for (const dir of dirs) ownFiles += (await allocatedSize(join(dir, "disk.raw"))) + (await allocatedSize(join(dir, "logs")));
+      await Bun.sleep(IDLE_MS);
+      const views = await Promise.all(forks.map((f) => call("GET", `/instances/${f.id}`)));
+      const usage = await Promise.all(dirs.map(async (dir) => (await vmmMemory(vmmPid(dir)))!));
+      rows.push([
+        String(n),
+        wallMs.toFixed(0),
+        median(toResumed).toFixed(0),
+        median(toRunning).toFixed(0),
+        `${(median(toRunning) / bare.readyMs).toFixed(2)}x`,
+        MB(diskAdded / n),
+        MB((diskAdded - ownFiles) / n),
+        `${MB(median(views.map((v) => v.memory.private_bytes)))} / ${MB(median(usage.map((u) => u.privateDirtyBytes)))} / ${MB(median(usage.map((u) => u.pssBytes)))}`,
+      ]);
+      for (const f of forks) await call("DELETE", `/instances/${f.id}`);
+    }
+    printTable(
+      `fan-out from one Standby snapshot (${guest} guest, RAM file mapped copy-on-write); bare QMP restore of the same memory as a stream until the agent answers: ${bare.readyMs.toFixed(0)} ms`,
+      [
+        "forks",
+        "wall (ms)",
+        "API → cont (ms)",
+        "API → Running (ms)",
+        "Running vs bare",
+        "disk added/fork (MB)",
+        "of it memory (MB)",
+        `idle ${IDLE_MS / 1000} s: private / private dirty / PSS (MB)`,
+      ],
+      rows,
     );
-    const wallMs = performance.now() - wall;
-    await Bun.sleep(1000);
-    const diskAdded = (await allocatedSize(dataDir)) - diskBefore;
-    const memAdded = memBefore - memAvailable();
-    rows.push([
-      String(n),
-      wallMs.toFixed(0),
-      median(latencies).toFixed(0),
-      `${(median(latencies) / bareMs).toFixed(2)}x`,
-      (diskAdded / n / 1e6).toFixed(1),
-      (memAdded / n / 1e6).toFixed(0),
-    ]);
-    for (const f of forks) await call("DELETE", `/instances/${f.id}`);
+  } finally {
+    await svc.close();
   }
-  printTable(
-    `fan-out from one Standby snapshot (256 MiB guest); bare QMP restore of the same memory until the agent answers: ${bareMs.toFixed(0)} ms`,
-    ["forks", "wall (ms)", "per fork median (ms)", "vs bare restore", "disk added/fork (MB)", "host mem added/fork (MB)"],
-    rows,
-  );
-} finally {
-  await svc.close();
+}
+
+/** The QEMU of a guest dir (its command line names the dir's QMP socket). */
+function vmmPid(dir: string): number {
+  return Number(Bun.spawnSync(["pgrep", "-f", join(dir, "qmp.sock")]).stdout.toString().trim().split("\n")[0]);
 }

@@ -87,15 +87,16 @@ describe("a full data dir", () => {
     await expectUntouched();
     expectNoRoom(await svc.call("POST", `/instances/${id}/standby`), /^standby of full needs 268435456 bytes/);
     await expectUntouched();
-    expectNoRoom(await svc.call("POST", `/instances/${id}/fork`, { name: "full-fork", from_running: true }), /^standby of full needs/);
+    // A guest on a RAM file is paused only for a copy of it: the check is the copy's.
+    expectNoRoom(await svc.call("POST", `/instances/${id}/fork`, { name: "full-fork", from_running: true }), /^memory copy of full needs/);
     await expectUntouched();
   });
 
-  test("a snapshot that really hits ENOSPC under QEMU's writer is 507 too, and the guest runs on", async () => {
+  test("a snapshot that really hits ENOSPC while the RAM file is copied is 507 too, and the guest runs on", async () => {
     overReport = 1024 * MiB;
     try {
       const res = await svc.call("POST", `/instances/${id}/snapshots`, { kind: "Standby" });
-      expectNoRoom(res, /^standby of full ran out of space: needs 268435456 bytes/);
+      expectNoRoom(res, /^snapshot of full ran out of space: needs \d+ bytes/);
     } finally {
       overReport = 0;
     }

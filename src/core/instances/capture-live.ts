@@ -13,7 +13,9 @@ import { awaitGuestReady } from "./readiness.ts";
 import { resumeFromStandby } from "./restore.ts";
 import { enterStandby } from "./standby.ts";
 import { isLive, type InstanceState } from "./state-machine.ts";
-import { standbyDir } from "./view.ts";
+import { guestDir, standbyDir } from "./view.ts";
+import { memoryImageBytes } from "./copy-cost.ts";
+import { ensureFreeSpace } from "../service/disk-space.ts";
 import { recordStandby } from "./vm-records.ts";
 
 /** Validation step of the callers: a running source needs a driver that can put it into Standby. */
@@ -52,6 +54,8 @@ export async function captureLive(ctx: CoreContext, id: string, state: InstanceS
  */
 async function captureInPlace(ctx: CoreContext, id: string, hv: Hypervisor, vm: RunningVm, copy: () => Promise<void>): Promise<void> {
   const dir = standbyDir(ctx, id);
+  const row = ctx.instances.get(id)!;
+  await ensureFreeSpace(ctx, await memoryImageBytes(hv, guestDir(ctx, id), row.memoryBytes), `memory copy of ${row.name}`);
   await vm.pause().catch((err) => {
     throw inStep("pause VM", err);
   });

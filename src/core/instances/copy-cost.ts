@@ -2,6 +2,7 @@
 // hold. The standby payload beside them is left out: its memory file is hard-linked, not copied, and the rest of
 // it (device state, the saved VM record) is small.
 import { existsSync } from "node:fs";
+import { join } from "node:path";
 import type { Hypervisor } from "../../hv/hypervisor.ts";
 import { allocatedSize } from "../../store/file-sizes.ts";
 import { standbyPath } from "../../store/payload/layout.ts";
@@ -18,7 +19,14 @@ export async function guestCopyBytes(dir: string): Promise<number> {
  * into Standby first) or the raw form of a compressed one (decompressed before it can be linked), plus the copy.
  */
 export async function captureBytes(hv: Hypervisor, dir: string, state: InstanceState, memoryBytes: number): Promise<number> {
-  return (isLive(state) ? memoryBytes : decompressBytes(hv, standbyPath(dir), memoryBytes)) + (await guestCopyBytes(dir));
+  return (isLive(state) ? await memoryImageBytes(hv, dir, memoryBytes) : decompressBytes(hv, standbyPath(dir), memoryBytes)) + (await guestCopyBytes(dir));
+}
+
+/** A running guest's memory image: a sparse copy of its RAM file (what that file holds), else up to its whole RAM. */
+export async function memoryImageBytes(hv: Hypervisor, dir: string, memoryBytes: number): Promise<number> {
+  const ramFile = hv.layout().ramFile;
+  const ram = ramFile === undefined ? undefined : join(dir, ramFile);
+  return ram !== undefined && existsSync(ram) ? await allocatedSize(ram) : memoryBytes;
 }
 
 /** What making the standby payload in `standbyDir` loadable writes: the raw memory, when it is stored compressed. */
