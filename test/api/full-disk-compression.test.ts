@@ -6,6 +6,8 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, statfsSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeSyntheticMemory } from "../../src/store/codecs/synthetic-memory.ts";
+import { readInstanceRecord } from "../../src/store/payload/instance-record.ts";
+import { writeSavedVm } from "../../src/store/payload/vm-record.ts";
 import { registerFakeImage, startService, type TestService } from "../harness.ts";
 
 const MiB = 1024 * 1024;
@@ -50,6 +52,9 @@ beforeAll(async () => {
   const standby = join(dataDir, "guests", instanceId, "standby");
   mkdirSync(standby);
   await writeSyntheticMemory(join(standby, "memory"), MEMORY_BYTES);
+  // A complete payload has its saved-VM record beside the memory (a migration stream of a pc machine under TCG).
+  const { config } = await readInstanceRecord(join(dataDir, "guests", instanceId));
+  await writeSavedVm(standby, { hypervisor: "qemu", version: "synthetic", config, detail: { machine: "pc", accel: "tcg", argv: [] } }, "memory", new Date());
 });
 
 afterAll(async () => {
