@@ -8,7 +8,15 @@ import type { VmConfig } from "../../hv/hypervisor.ts";
 import { writeImageRecord } from "../../store/payload/image-record.ts";
 import type { ImagesRepo } from "../../store/images-repo.ts";
 import type { ImageRow } from "../../store/schema.ts";
-import type { CoreContext } from "../service/context.ts";
+
+// What these functions use of the core context, named here: the manifest jobs (through the context) use
+// generationBooting, so importing the context type would close an import circle.
+interface Images {
+  images: ImagesRepo;
+}
+interface ImagesAndHashes extends Images {
+  manifests: { imageHash(image: ImageRow): Promise<string> };
+}
 
 /** Enough of the content hash to tell builds apart in a name; also the generation's dir name. */
 const HASH_DIGITS = 12;
@@ -21,14 +29,14 @@ export function generationName(image: string, contentHash: string): string {
  * `current` (whose contents hash to `contentHash`) becomes an older generation: its row and its dir's record are
  * named `<image>@<hash>`. Its files stay where they are. Run again after a crash, it changes nothing.
  */
-export async function retireGeneration(ctx: CoreContext, current: ImageRow, contentHash: string): Promise<void> {
+export async function retireGeneration(ctx: Images, current: ImageRow, contentHash: string): Promise<void> {
   const retired = { ...current, name: generationName(current.name, contentHash) };
   await writeImageRecord(dirname(retired.kernel), retired);
   ctx.images.upsert(retired);
 }
 
 /** An older generation of `image` (its build came back) becomes `image` again, in its own dir. */
-export async function reinstateGeneration(ctx: CoreContext, older: ImageRow, image: string): Promise<void> {
+export async function reinstateGeneration(ctx: Images, older: ImageRow, image: string): Promise<void> {
   const current = { ...older, name: image };
   await writeImageRecord(dirname(current.kernel), current);
   ctx.images.rename(older.name, current);
@@ -45,13 +53,13 @@ export function generationBooting(images: ImageLookup, image: string, config: Bo
 }
 
 /** The current generation of `image` when `config` boots an older one of it, else undefined. */
-export function newerGeneration(ctx: CoreContext, image: string, config: BootFiles): ImageRow | undefined {
+export function newerGeneration(ctx: Images, image: string, config: BootFiles): ImageRow | undefined {
   const booted = generationBooting(ctx.images, image, config);
   return booted && booted.name !== image ? ctx.images.get(image) : undefined;
 }
 
 /** The generation of `image` (current or older) whose contents hash to `contentHash`, if this host has it. */
-export async function generationWithContent(ctx: CoreContext, image: string, contentHash: string): Promise<ImageRow | undefined> {
+export async function generationWithContent(ctx: ImagesAndHashes, image: string, contentHash: string): Promise<ImageRow | undefined> {
   for (const row of [ctx.images.get(image), ctx.images.get(generationName(image, contentHash))]) {
     if (row && (await ctx.manifests.imageHash(row)) === contentHash) return row;
   }
