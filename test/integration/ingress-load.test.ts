@@ -3,12 +3,14 @@
 // the next burst wakes it; in the jittered rounds all clients pause together for about the idle timeout, so
 // requests keep racing standbys. Every request must be answered by the guest with the right body: zero failed or
 // lost, and the guest ran every POST exactly once (its CGI logs each id). The number of wake cycles, the latencies,
-// the requests slower than a second and the guest's listen-queue overflows are printed.
-import { describe, expect, test } from "bun:test";
+// the requests slower than a second, the guest's TCP counters and the SYNs slirp had to send again (from a
+// recording of each QEMU's netdev, netdev-recording.ts) are printed.
+import { afterAll, describe, expect, test } from "bun:test";
 import type { TestService } from "../harness.ts";
 import { exec, withGuestService } from "./guest.ts";
 import { silentLogger } from "../../src/core/service/logger.ts";
-import { addIngress, bootSite, countedRequests, freeLoopbackPort, viaIngress, waitForState } from "./ingress-guest.ts";
+import { addIngress, bootSite, countedRequests, freeLoopbackPort, HTTP_PORT, viaIngress, waitForState } from "./ingress-guest.ts";
+import { recordNetdevs } from "./netdev-recording.ts";
 
 const HOST = "load.ingress.test";
 const CLIENTS = 20;
@@ -20,7 +22,10 @@ const INGRESS_PORT = freeLoopbackPort();
 let svc: TestService;
 const warnings: string[] = [];
 const logger = { ...silentLogger, warn: (msg: string, fields?: object) => void warnings.push(`${msg} ${JSON.stringify(fields)}`) };
+const wire = recordNetdevs();
+afterAll(() => wire.remove());
 withGuestService((s) => (svc = s), {
+  hypervisors: wire.hypervisors,
   ingress: { listen: [`127.0.0.1:${INGRESS_PORT}`], upstreamHeaderTimeoutMs: 10_000 },
   autoStandby: { tickMs: 50, maxConcurrent: 4 },
   logger,
@@ -110,7 +115,7 @@ describe("ingress under load with auto-standby cycling", () => {
       `load: ${next} requests, ${tally.ok} ok, ${tally.failed.length} failed in ${seconds.toFixed(1)} s; ` +
         `wake cycles ${wakes} (auto-standbys ${standbys}, called off at the last check ${cancelled}); ` +
         `latency p50 ${quantile(sorted, 0.5).toFixed(1)} ms, p99 ${quantile(sorted, 0.99).toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(0)} ms; ` +
-        `slower than 1 s: ${sorted.filter((ms) => ms > 1000).length}; guest TCP counters ${JSON.stringify(await guestTcpCounters())}`,
+        `slower than 1 s: ${sorted.filter((ms) => ms > 1000).length}; SYNs slirp sent again ${wire.synsSentTwice(HTTP_PORT).length}; guest TCP counters ${JSON.stringify(await guestTcpCounters())}`,
     );
     if (warnings.length > 0) console.log(`proxy warnings:\n${warnings.join("\n")}`);
     expect(tally.failed).toEqual([]);
