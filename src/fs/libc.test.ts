@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { copyFileRange, ErrnoError, exchangePaths, renameNoReplace, seekData, seekHole } from "./libc.ts";
+import { copyFileRange, ErrnoError, exchangePaths, fallocate, punchHole, renameNoReplace, seekData, seekHole } from "./libc.ts";
 
 const MiB = 1024 * 1024;
 
@@ -65,6 +65,34 @@ describe("copyFileRange", () => {
       closeSync(outFd);
     }
     expect(readFileSync(dst, "utf8")).toBe(".....2345.");
+  });
+});
+
+describe("fallocate / punchHole", () => {
+  test("fallocate reserves the blocks of a range keeping its data; a punched hole frees them and reads as zeros", () => {
+    const path = join(dir, "reserved");
+    const fd = openSync(path, "w+");
+    try {
+      writeSync(fd, Buffer.alloc(MiB, 7), 0, MiB, 0);
+      fallocate(fd, 0, 8 * MiB, path);
+      const reserved = fstatSync(fd);
+      expect(reserved.size).toBe(8 * MiB);
+      expect(reserved.blocks * 512).toBeGreaterThanOrEqual(8 * MiB);
+      expect(readFileSync(path).subarray(0, MiB)).toEqual(Buffer.alloc(MiB, 7));
+
+      punchHole(fd, MiB, 7 * MiB, path);
+      const punched = fstatSync(fd);
+      expect(punched.size).toBe(8 * MiB);
+      expect(punched.blocks * 512).toBeLessThan(2 * MiB);
+      expect(readFileSync(path)).toEqual(Buffer.concat([Buffer.alloc(MiB, 7), Buffer.alloc(7 * MiB)]));
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  test("a failure is an ErrnoError naming fallocate and the path", () => {
+    expect(() => fallocate(987654, 0, MiB, "/no/such/fd")).toThrow(expect.objectContaining({ code: "EBADF", syscall: "fallocate", path: "/no/such/fd" }));
+    expect(() => punchHole(987654, 0, MiB, "/no/such/fd")).toThrow(ErrnoError);
   });
 });
 

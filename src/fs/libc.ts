@@ -1,5 +1,6 @@
 // bun:ffi bindings for the libc calls that node:fs lacks: lseek with SEEK_DATA/SEEK_HOLE (finding a sparse
-// file's extents), copy_file_range (in-kernel copy of one extent) and renameat2 with RENAME_NOREPLACE (an atomic
+// file's extents), copy_file_range (in-kernel copy of one extent), fallocate (reserving a file's blocks, or
+// punching holes to release them) and renameat2 with RENAME_NOREPLACE (an atomic
 // "rename unless the target exists") or RENAME_EXCHANGE (two paths swap their files or dirs at once). libc is opened once, on first use, per thread (each Worker has its own).
 import { dlopen, FFIType, read, type Pointer } from "bun:ffi";
 import { getSystemErrorName } from "node:util";
@@ -9,6 +10,8 @@ const SEEK_HOLE = 4;
 const AT_FDCWD = -100;
 const RENAME_NOREPLACE = 1;
 const RENAME_EXCHANGE = 2;
+const FALLOC_FL_KEEP_SIZE = 1;
+const FALLOC_FL_PUNCH_HOLE = 2;
 
 function openLibc() {
   return dlopen("libc.so.6", {
@@ -17,6 +20,7 @@ function openLibc() {
       args: [FFIType.i32, FFIType.ptr, FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.u32],
       returns: FFIType.i64_fast,
     },
+    fallocate: { args: [FFIType.i32, FFIType.i32, FFIType.i64, FFIType.i64], returns: FFIType.i32 },
     renameat2: { args: [FFIType.i32, FFIType.ptr, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
     strerror: { args: [FFIType.i32], returns: FFIType.cstring },
     __errno_location: { args: [], returns: FFIType.ptr },
@@ -94,6 +98,23 @@ export function copyFileRange(
   const result = asNumber(symbols().copy_file_range(fdIn, inOff, fdOut, outOff, length, 0));
   if (result >= 0) return result;
   throw new ErrnoError(lastErrno(), "copy_file_range", paths.src, paths.dst);
+}
+
+/**
+ * Allocates the blocks of `fd`'s range (growing the file to cover it): later writes there need no free space.
+ * Existing data is kept; a full disk is an ErrnoError ENOSPC (blocks it did allocate may stay).
+ */
+export function fallocate(fd: number, offset: number, length: number, path: string): void {
+  fallocateMode(fd, 0, offset, length, path);
+}
+
+/** Frees the blocks of `fd`'s range, which then reads as zeros; the file's size stays. */
+export function punchHole(fd: number, offset: number, length: number, path: string): void {
+  fallocateMode(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length, path);
+}
+
+function fallocateMode(fd: number, mode: number, offset: number, length: number, path: string): void {
+  if (symbols().fallocate(fd, mode, offset, length) !== 0) throw new ErrnoError(lastErrno(), "fallocate", path);
 }
 
 /** rename(2) that fails with EEXIST instead of replacing an existing target (even an empty directory). */

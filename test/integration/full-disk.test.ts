@@ -9,10 +9,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { linuxHostResources, type HostResources } from "../../src/core/service/host-resources.ts";
 import { ensureGuestImage, startService, type TestService } from "../harness.ts";
-import { bootGuest, exec, vmmProcesses } from "./guest.ts";
+import { bootGuest, exec, GUEST_SIZE, vmmProcesses } from "./guest.ts";
 
 const MiB = 1024 * 1024;
-const TMPFS_SIZE = "400m";
+/** Room for the running guest's RAM file (reserved whole: 256 MiB) and then a snapshot of it. */
+const TMPFS_SIZE = "600m";
 /** What is left free once the disk is filled: far less than the guest's 256 MiB memory image. */
 const LEFT_FREE = 8 * MiB;
 
@@ -101,6 +102,24 @@ describe("a full data dir", () => {
       overReport = 0;
     }
     await expectUntouched();
+  });
+
+  test("a start whose RAM file cannot be reserved is 507 before QEMU starts, leaving no RAM file", async () => {
+    const qemus = vmmProcesses(dataDir).length;
+    overReport = 1024 * MiB;
+    let created;
+    try {
+      // (A sparse overlay: it fits in what is left.)
+      created = await svc.call("POST", "/instances", { name: "no-room", size: GUEST_SIZE, overlay_size: "128MB" });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      expectNoRoom(await svc.call("POST", `/instances/${created.body.id}/start`), /^booting no-room ran out of space: needs 268435456 bytes/);
+    } finally {
+      overReport = 0;
+    }
+    expect(existsSync(join(dataDir, "guests", created.body.id, "ram"))).toBe(false);
+    expect(vmmProcesses(dataDir)).toHaveLength(qemus);
+    expect((await svc.call("GET", `/instances/${created.body.id}`)).body.state).toBe("Stopped");
+    expect((await svc.call("DELETE", `/instances/${created.body.id}`)).status).toBeLessThan(300);
   });
 
   test("with room again the same snapshot succeeds", async () => {

@@ -1,17 +1,22 @@
 // What copying a guest dir (snapshot capture, fork) adds to the data dir's disk: the blocks its disks and logs
 // hold. The standby payload beside them is left out: its memory file is hard-linked, not copied, and the rest of
-// it (device state, the saved VM record) is small.
+// it (device state, the saved VM record) is small. A running guest's RAM file is not copied either (it is
+// reserved at the guest's full size while QEMU maps it: its blocks say nothing about its data).
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Hypervisor } from "../../hv/hypervisor.ts";
 import { allocatedSize } from "../../store/file-sizes.ts";
+import { dataBytes } from "../../fs/block-reservation.ts";
 import { standbyPath } from "../../store/payload/layout.ts";
 import { storedMemoryForm } from "../../store/payload/memory-forms.ts";
 import { isLive, type InstanceState } from "./state-machine.ts";
 
-export async function guestCopyBytes(dir: string): Promise<number> {
-  const standby = standbyPath(dir);
-  return (await allocatedSize(dir)) - (existsSync(standby) ? await allocatedSize(standby) : 0);
+export async function guestCopyBytes(dir: string, ramFile?: string): Promise<number> {
+  let bytes = await allocatedSize(dir);
+  for (const left of [standbyPath(dir), ...(ramFile === undefined ? [] : [join(dir, ramFile)])]) {
+    if (existsSync(left)) bytes -= await allocatedSize(left);
+  }
+  return bytes;
 }
 
 /**
@@ -19,14 +24,14 @@ export async function guestCopyBytes(dir: string): Promise<number> {
  * into Standby first) or the raw form of a compressed one (decompressed before it can be linked), plus the copy.
  */
 export async function captureBytes(hv: Hypervisor, dir: string, state: InstanceState, memoryBytes: number): Promise<number> {
-  return (isLive(state) ? await memoryImageBytes(hv, dir, memoryBytes) : decompressBytes(hv, standbyPath(dir), memoryBytes)) + (await guestCopyBytes(dir));
+  return (isLive(state) ? await memoryImageBytes(hv, dir, memoryBytes) : decompressBytes(hv, standbyPath(dir), memoryBytes)) + (await guestCopyBytes(dir, hv.layout().ramFile));
 }
 
-/** A running guest's memory image: a sparse copy of its RAM file (what that file holds), else up to its whole RAM. */
+/** A running guest's memory image: a sparse copy of its RAM file (the data it holds), else up to its whole RAM. */
 export async function memoryImageBytes(hv: Hypervisor, dir: string, memoryBytes: number): Promise<number> {
   const ramFile = hv.layout().ramFile;
   const ram = ramFile === undefined ? undefined : join(dir, ramFile);
-  return ram !== undefined && existsSync(ram) ? await allocatedSize(ram) : memoryBytes;
+  return ram !== undefined && existsSync(ram) ? dataBytes(ram) : memoryBytes;
 }
 
 /** What making the standby payload in `standbyDir` loadable writes: the raw memory, when it is stored compressed. */

@@ -126,7 +126,7 @@ async function stageFork(
   staging: string,
   forkDir: string,
 ): Promise<void> {
-  const bytes = await guestCopyBytes(from);
+  const bytes = await guestCopyBytes(from, hv.layout().ramFile);
   await ensureFreeSpace(ctx, bytes, "fork");
   await mapNoSpace(ctx, bytes, "fork", () => copyGuestDir(hv, from, staging, "fork"));
   if (hasStandbyFiles(staging)) await rebaseStandbyForFork(hv, standbyPath(staging), savedIn, forkDir);

@@ -2,7 +2,7 @@
 import { runLocked, type CoreContext } from "../service/context.ts";
 import { inStep } from "../errors.ts";
 import { ensureMemoryAvailable } from "../service/host-memory.ts";
-import { ensureFreeSpace } from "../service/disk-space.ts";
+import { ensureFreeSpace, storageError } from "../service/disk-space.ts";
 import { hypervisorFor } from "../service/hypervisor-lookup.ts";
 import { describeInstance, guestDir, loadInstance, resolveInstance, type InstanceView } from "./view.ts";
 import { awaitGuestReady } from "./readiness.ts";
@@ -40,7 +40,8 @@ export async function bootInstance(ctx: CoreContext, id: string): Promise<Instan
   const cmdline = [config.cmdline, ...bootCmdlineWords(lease ? guestNetworkOf(ctx, lease) : undefined, row.name)].join(" ");
   const vm = await hv.start({ dir, config: { ...config, cmdline, ...(net ? { network: net.attachment } : {}) } }).catch(async (err) => {
     await releaseNetwork(ctx, id);
-    throw inStep("start VMM", err);
+    // A RAM file whose blocks could not be reserved: the same 507 as the up-front check, which a race can pass.
+    throw (await storageError(ctx, err, row.memoryBytes, `booting ${row.name}`)) ?? inStep("start VMM", err);
   });
   await trackLaunched(ctx, id, dir, vm).catch(async (err) => {
     await releaseNetwork(ctx, id);

@@ -11,6 +11,7 @@ import { IGNORE_SHARED, MAX_MIGRATION_BANDWIDTH, MEMORY_FILE, QemuVm, STATE_FILE
 import { rebaseDisks, restoreRefusal, savedVm, verifyQemuSavedVm, type QemuSavedVm } from "./saved-vm.ts";
 import { QemuBinary, qemuVersionOf } from "./version.ts";
 import { withIdentityOf } from "../vm-identity.ts";
+import { dropRam, freshRam, ramPath, reserveRam } from "./ram-file.ts";
 
 export const QEMU_DEFAULT_BINARY = "qemu-system-x86_64";
 /** Pinned and versioned: a snapshot then loads into later QEMU versions too (qemu-notes.md §5). */
@@ -73,7 +74,7 @@ export class QemuDriver implements Hypervisor {
   async start(req: StartRequest): Promise<QemuVm> {
     const version = await this.binary.version();
     const machine: QemuMachine = { machine: this.machine, accel: chooseAccel(this.accel, this.hostVirtualisation()) };
-    const ram = (await this.fileMemoryUsable()) ? await freshRam(req.dir) : undefined;
+    const ram = (await this.fileMemoryUsable()) ? await freshRam(req.dir, req.config.memoryBytes) : undefined;
     const argv = qemuArgv(req.config, req.dir, machine, ram);
     return this.launch(req.dir, savedVm(version.text, req.config, { ...machine, argv, ...(ram ? { ram } : {}) }), "start");
   }
@@ -85,7 +86,7 @@ export class QemuDriver implements Hypervisor {
     const machine: QemuMachine = { machine: saved.detail.machine, accel: saved.detail.accel };
     const config = withIdentityOf(saved.config, req.config);
     const kind = saved.memoryKind ?? "migration-stream";
-    const ram = await this.ramForRestore(kind, req.snapshotDir, req.dir);
+    const ram = await this.ramForRestore(kind, req.snapshotDir, req.dir, config.memoryBytes);
     const argv = incomingArgv(config, req.dir, machine, ram);
     const vm = await this.launch(req.dir, savedVm(await this.version(), config, { ...machine, argv, ...(ram ? { ram } : {}) }), "restore");
     try {
@@ -118,15 +119,18 @@ export class QemuDriver implements Hypervisor {
    * file, shared by its forks, is never written). Every VMM holds such a link while it runs, so a file some VMM
    * maps copy-on-write never looks unshared to the next one. A stream is loaded into a fresh RAM file where this
    * QEMU can run one (the block is named as plain `-m` names it), so the guest runs file-backed from then on; else
-   * into anonymous RAM as before.
+   * into anonymous RAM as before. A file mapped shared gets its blocks reserved (see reserveRam).
    */
-  private async ramForRestore(kind: MemoryKind, snapshotDir: string, dir: string): Promise<RamFile | undefined> {
-    if (kind === "migration-stream") return (await this.fileMemoryUsable()) ? freshRam(dir) : undefined;
-    const ram = await freshRam(dir);
+  private async ramForRestore(kind: MemoryKind, snapshotDir: string, dir: string, bytes: number): Promise<RamFile | undefined> {
+    if (kind === "migration-stream") return (await this.fileMemoryUsable()) ? freshRam(dir, bytes) : undefined;
+    const path = ramPath(dir);
+    await rm(path, { force: true });
     const memory = join(snapshotDir, MEMORY_FILE);
     const shared = (await stat(memory)).nlink > 1;
-    await link(memory, ram.path);
-    return { path: ram.path, share: !shared };
+    await link(memory, path);
+    const ram = { path, share: !shared };
+    if (ram.share) await reserveRam(ram, bytes);
+    return ram;
   }
 
   private async fileMemoryUsable(): Promise<boolean> {
@@ -159,7 +163,17 @@ export class QemuDriver implements Hypervisor {
     }
   }
 
+  /** A launch that fails leaves no RAM file reserved: QemuVm, which drops it when QEMU ends, never came to be. */
   private async launch(dir: string, record: QemuSavedVm, step: string): Promise<QemuVm> {
+    try {
+      return await this.spawnAndConnect(dir, record, step);
+    } catch (err) {
+      if (record.detail.ram) await dropRam(record.detail.ram);
+      throw err;
+    }
+  }
+
+  private async spawnAndConnect(dir: string, record: QemuSavedVm, step: string): Promise<QemuVm> {
     let proc: VmmProcess;
     let startedAt: number;
     try {
@@ -192,13 +206,6 @@ export class QemuDriver implements Hypervisor {
     this.host ??= probeHost();
     return this.host;
   }
-}
-
-/** The guest's own RAM file, which QEMU creates sparse at the guest's size; one left by an ended VMM is garbage. */
-async function freshRam(dir: string): Promise<RamFile> {
-  const path = join(dir, QEMU_LAYOUT.ramFile!);
-  await rm(path, { force: true });
-  return { path, share: true };
 }
 
 /** Connects to the QMP socket of `dir` as soon as QEMU has created it; a QEMU that dies first is an error. */

@@ -2,7 +2,7 @@
 // into a VMM started with `-incoming defer`, and ending the process. A guest whose RAM is a shared file snapshots
 // by migrating its device state alone (`x-ignore-shared`) and keeping (or copying) the file.
 import { existsSync } from "node:fs";
-import { link, rm } from "node:fs/promises";
+import { link } from "node:fs/promises";
 import { join } from "node:path";
 import { fsyncDir, fsyncFile } from "../../fs/atomic.ts";
 import { fillDurably } from "../../fs/fill-durably.ts";
@@ -13,6 +13,7 @@ import type { QmpClient } from "./qmp-client.ts";
 import type { VmmProcess } from "../vmm-process.ts";
 import type { QemuSavedVm } from "./saved-vm.ts";
 import { supportsFileMigration, type QemuVersion } from "./version.ts";
+import { dropRam } from "./ram-file.ts";
 
 export const MEMORY_FILE = "memory";
 /** Beside a RAM-file payload's memory: the device state (`x-ignore-shared` leaves the RAM out of the stream). */
@@ -75,11 +76,12 @@ export class QemuVm implements RunningVm {
     readonly launched: QemuSavedVm,
   ) {
     // The RAM file's name is this VMM's link to its memory: once the process is gone it is garbage (a standby
-    // has linked the file into its payload by then; a copy-on-write mapper's file belongs to a snapshot).
+    // has linked the file into its payload by then, durable, and gets back the blocks reserved for pages never
+    // written; a copy-on-write mapper's file belongs to a snapshot).
     const ram = launched.detail.ram;
     this.gone = process.exited.finally(async () => {
       qmp.close();
-      if (ram) await rm(ram.path, { force: true });
+      if (ram) await dropRam(ram);
     });
   }
 
