@@ -14,11 +14,18 @@
 //   KILL     -               ends the request (EXEC: SIGKILL to its process group; WRITE: temp file removed)
 //   WRITE    mode:u32le path -> OK once open; after the empty DATA: fsync, rename into place -> OK
 //   READ     offset:u64le max:u32le path -> CHUNK size:u64le bytes (at most max; none at the end)
+//   DROP_TIME_WAIT max:u32le peer:4 bytes (IPv4)
+//                            -> OK {"found":n,"destroyed":n,"errors":n,"error":"<first failure>"}: ends (SOCK_DESTROY)
+//                               at most max TCP TIME_WAITs whose peer is that address (IPv4, or IPv4-mapped on IPv6)
 // Any failure of a request -> ERROR "<message>". The agent trusts the host (it is the host's channel into the
 // guest) but still bounds what it buffers per frame.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -41,8 +48,11 @@
 #define TIMED_OUT_EXIT 124
 /* After the command exits, how long its output pipes may stay open (a daemon it started holds them). */
 #define LINGER_MS 200
+/* TIME_WAITs one DROP_TIME_WAIT ends at most, whatever the host asks. */
+#define MAX_DROPPED 4096
+#define TCP_STATE_TIME_WAIT 6
 
-enum { T_HELLO = 1, T_EXEC = 2, T_DATA = 3, T_KILL = 4, T_WRITE = 5, T_READ = 6 };
+enum { T_HELLO = 1, T_EXEC = 2, T_DATA = 3, T_KILL = 4, T_WRITE = 5, T_READ = 6, T_DROP_TIME_WAIT = 7 };
 enum { A_HELLO = 0x81, A_STDOUT = 0x82, A_STDERR = 0x83, A_EXIT = 0x84, A_ERROR = 0x85, A_OK = 0x86, A_CHUNK = 0x87 };
 
 struct session {
@@ -279,6 +289,90 @@ static void read_chunk(uint32_t id, const unsigned char *p, size_t len) {
   free(path);
 }
 
+/* One netlink sock_diag request: `type` with an inet_diag_req_v2 for TCP TIME_WAITs of `family`. */
+static int diag_send(int fd, int type, int flags, int family, const struct inet_diag_sockid *id) {
+  struct {
+    struct nlmsghdr nlh;
+    struct inet_diag_req_v2 req;
+  } msg = {
+      .nlh = {.nlmsg_len = sizeof msg, .nlmsg_type = type, .nlmsg_flags = NLM_F_REQUEST | flags},
+      .req = {.sdiag_family = family, .sdiag_protocol = IPPROTO_TCP, .idiag_states = 1 << TCP_STATE_TIME_WAIT},
+  };
+  if (id) msg.req.id = *id;
+  struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+  return sendto(fd, &msg, sizeof msg, 0, (struct sockaddr *)&kernel, sizeof kernel) == sizeof msg ? 0 : -1;
+}
+
+struct dropped_socket {
+  int family;
+  struct inet_diag_sockid id;
+};
+
+/* Reads replies until the dump ends (or, for `dropped` NULL, the one ACK arrives): returns the ACK's error (0 when
+ * none), or -errno when the socket fails. A dump's TIME_WAITs whose peer is `peer` (IPv4 or IPv4-mapped) go into
+ * `dropped` (at most `max`), every one counts in `found`. */
+static int diag_replies(int fd, uint32_t peer, struct dropped_socket *dropped, int *count, int max, int *found) {
+  static unsigned char buf[32 * 1024];
+  for (;;) {
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return n < 0 ? -errno : -EPIPE;
+    int len = n;
+    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+      if (h->nlmsg_type == NLMSG_DONE) return 0;
+      if (h->nlmsg_type == NLMSG_ERROR) {
+        struct nlmsgerr *e = NLMSG_DATA(h);
+        return h->nlmsg_len >= NLMSG_LENGTH(sizeof *e) ? e->error : -EPROTO;
+      }
+      if (!dropped || h->nlmsg_type != SOCK_DIAG_BY_FAMILY || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg))) continue;
+      struct inet_diag_msg *m = NLMSG_DATA(h);
+      const uint32_t *dst = m->id.idiag_dst;
+      int mapped = m->idiag_family == AF_INET6 && dst[0] == 0 && dst[1] == 0 && dst[2] == htonl(0xffff) && dst[3] == peer;
+      if (m->idiag_state != TCP_STATE_TIME_WAIT || !((m->idiag_family == AF_INET && dst[0] == peer) || mapped)) continue;
+      ++*found;
+      if (*count < max) dropped[(*count)++] = (struct dropped_socket){m->idiag_family, m->id};
+    }
+  }
+}
+
+/* Ends the TIME_WAITs from one peer. The guest's own sockets, so no races matter beyond one ending meanwhile: the
+ * dump's cookie makes SOCK_DESTROY refuse (ESTALE) whatever took its address since, a listener above all. */
+static void drop_time_waits(uint32_t id, const unsigned char *p, size_t len) {
+  if (len != 8) return send_text(A_ERROR, id, "malformed drop-time-wait request");
+  int max = le32(p) < MAX_DROPPED ? (int)le32(p) : MAX_DROPPED;
+  uint32_t peer;
+  memcpy(&peer, p + 4, 4);
+  static struct dropped_socket dropped[MAX_DROPPED];
+  int count = 0, found = 0, destroyed = 0, errors = 0, first_error = 0;
+  int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  /* The kernel answers at once; the timeout only bounds how long a misbehaving one can stall every other request. */
+  struct timeval limit = {.tv_sec = 1};
+  if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit)) {
+    send_text(A_ERROR, id, "cannot open sock_diag: %s", strerror(errno));
+    if (fd >= 0) close(fd);
+    return;
+  }
+  const int families[] = {AF_INET, AF_INET6};
+  for (int f = 0; f < 2; f++) {
+    int err = diag_send(fd, SOCK_DIAG_BY_FAMILY, NLM_F_DUMP, families[f], NULL) ? -errno
+                                                                                : diag_replies(fd, peer, dropped, &count, max, &found);
+    if (err) {
+      send_text(A_ERROR, id, "sock_diag dump failed: %s", strerror(-err));
+      close(fd);
+      return;
+    }
+  }
+  for (int i = 0; i < count; i++) {
+    int err = diag_send(fd, SOCK_DESTROY, NLM_F_ACK, dropped[i].family, &dropped[i].id) ? -errno
+                                                                                         : diag_replies(fd, peer, NULL, NULL, 0, NULL);
+    if (err == 0) destroyed++;
+    else if (errors++ == 0) first_error = -err;
+  }
+  close(fd);
+  send_text(A_OK, id, "{\"found\":%d,\"destroyed\":%d,\"errors\":%d,\"error\":\"%s\"}", found, destroyed, errors,
+            first_error ? strerror(first_error) : "");
+}
+
 static void take_data(uint32_t id, const unsigned char *p, size_t len) {
   struct session *s = find(id);
   if (!s) return; /* ended already (killed, failed): the rest of its data is dropped */
@@ -316,6 +410,7 @@ static void handle_frame(int type, int flags, uint32_t id, const unsigned char *
     }
     case T_WRITE: start_write(id, p, len); break;
     case T_READ: read_chunk(id, p, len); break;
+    case T_DROP_TIME_WAIT: drop_time_waits(id, p, len); break;
     default: send_text(A_ERROR, id, "unknown request type %d", type);
   }
 }

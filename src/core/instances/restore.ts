@@ -18,7 +18,7 @@ import { readSavedVm } from "../../store/payload/vm-record.ts";
 import type { VmConfig } from "../../hv/hypervisor.ts";
 import { acquireNetwork, releaseNetwork } from "../network/leases.ts";
 import { runHandoffs } from "./handoffs.ts";
-import { reserveForwardTimeWaitPorts } from "./forward-time-wait.ts";
+import { clearForwardTimeWaits } from "./forward-time-wait.ts";
 
 export async function restoreInstance(ctx: CoreContext, ref: string): Promise<InstanceView> {
   const { id } = resolveInstance(ctx, ref);
@@ -68,7 +68,7 @@ export async function resumeFromStandby(ctx: CoreContext, id: string, operation:
     throw err;
   }
   if (newIdentity) await runHandoffs(ctx, ctx.instances.get(id)!);
-  await reserveForwardTimeWaitPorts(ctx, ctx.instances.get(id)!);
+  await clearForwardTimeWaits(ctx, ctx.instances.get(id)!);
   await discardTree(snapshotDir, ctx.paths.tmpDir);
   return describeInstance(ctx, ctx.instances.get(id)!);
 }

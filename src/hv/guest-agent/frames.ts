@@ -12,7 +12,7 @@ export const HEADER_BYTES = 12;
 /** Largest payload either side sends (a READ chunk is 8 bytes of size plus at most this minus 8 of data). */
 export const MAX_FRAME_PAYLOAD = 1024 * 1024;
 
-export const Request = { hello: 1, exec: 2, data: 3, kill: 4, write: 5, read: 6 } as const;
+export const Request = { hello: 1, exec: 2, data: 3, kill: 4, write: 5, read: 6, dropTimeWait: 7 } as const;
 export const Reply = { hello: 0x81, stdout: 0x82, stderr: 0x83, exit: 0x84, error: 0x85, ok: 0x86, chunk: 0x87 } as const;
 /** EXEC flag: stdin follows as DATA frames (otherwise the command reads /dev/null). */
 export const EXEC_WITH_STDIN = 1;

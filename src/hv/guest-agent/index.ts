@@ -17,3 +17,4 @@ export {
 export { FILE_CHUNK_BYTES, FileTooLargeError, MAX_GUEST_PATH_BYTES, readFileFromGuest, writeFileInGuest, type FileCopyOptions } from "./files.ts";
 export { MAILBOX_DIR, MailboxError, deliverMailboxes, waitForAck, type MailboxContent } from "./mailbox.ts";
 export { AGENT_READY_TIMEOUT_MS, waitForAgent } from "./readiness.ts";
+export { dropTimeWaits, type DroppedTimeWaits } from "./time-wait.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { timeWaitPeers } from "./forward-time-wait.ts";
+import { timeWaitPeers } from "./time-wait-port-hold.ts";
 
 // A guest's /proc/net/tcp: httpd listening on 8080 (1F90), TIME_WAITs (06) from the gateway 10.0.2.2 (0202000A)
 // (in tcp and, IPv4-mapped on a socket listening on ::, in tcp6) and from another peer, an established connection from the gateway, and a TIME_WAIT on an unforwarded port.
