@@ -4,6 +4,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { GUEST_DIR, REPO, type TestService } from "./harness.ts";
 import { callUnixApi } from "./unix-api.ts";
+import { vmmProcesses } from "./integration/guest.ts";
 
 export type ChildProcess = Bun.Subprocess<"ignore", "pipe", "inherit">;
 
@@ -30,4 +31,14 @@ export async function startChildServer(dataDir: string, opts: ChildServerOptions
 /** The API over the child's Unix socket, in the shape the guest helpers call. */
 export function childApi(dataDir: string): TestService {
   return { call: (method: string, path: string, body?: unknown) => callUnixApi(join(dataDir, "api.sock"), method, path, body) } as unknown as TestService;
+}
+
+/** After the tests: stops the child (SIGTERM, up to 60 s), kills any VMM it left running, removes the data dir. */
+export async function stopChildServerAndGuests(child: ChildProcess | undefined, dataDir: string): Promise<void> {
+  if (child) {
+    child.kill("SIGTERM");
+    await Promise.race([child.exited, Bun.sleep(60_000)]);
+  }
+  for (const pid of vmmProcesses(dataDir)) process.kill(pid, "SIGKILL");
+  rmSync(dataDir, { recursive: true, force: true });
 }

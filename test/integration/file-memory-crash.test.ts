@@ -3,11 +3,11 @@
 // complete Standby (record, RAM file and device state), never half of one; either way it is the same guest: it
 // restores or runs on with its counter and its RAM contents, never booted again.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureGuestImage } from "../harness.ts";
-import { childApi, startChildServer, type ChildProcess } from "../child-server.ts";
+import { childApi, startChildServer, stopChildServerAndGuests, type ChildProcess } from "../child-server.ts";
 import { bootGuest, exec, vmmProcesses } from "./guest.ts";
 
 const ROUNDS = 5;
@@ -27,14 +27,7 @@ beforeAll(async () => {
   await startServer();
 });
 
-afterAll(async () => {
-  if (server) {
-    server.kill("SIGTERM");
-    await Promise.race([server.exited, Bun.sleep(60_000)]);
-  }
-  for (const pid of vmmProcesses(dataDir)) process.kill(pid, "SIGKILL");
-  rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => stopChildServerAndGuests(server, dataDir));
 
 describe("kill -9 during a file-backed standby", () => {
   test("after each restart the guest is Running or a complete Standby, and it is still the same guest", async () => {

@@ -3,11 +3,11 @@
 // never half-woken, at most one VMM runs for it, and the ingress serves it again. The server is a child process
 // (test/fixtures/serve-unix.ts) reached through its Unix socket; its config file enables the ingress on loopback.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureGuestImage } from "../harness.ts";
-import { childApi, startChildServer, type ChildProcess } from "../child-server.ts";
+import { childApi, startChildServer, stopChildServerAndGuests, type ChildProcess } from "../child-server.ts";
 import { vmmProcesses } from "./guest.ts";
 import { addIngress, bootSite, freeLoopbackPort, viaIngress } from "./ingress-guest.ts";
 
@@ -29,14 +29,7 @@ beforeAll(async () => {
   await startServer();
 });
 
-afterAll(async () => {
-  if (server) {
-    server.kill("SIGTERM");
-    await Promise.race([server.exited, Bun.sleep(60_000)]);
-  }
-  for (const pid of vmmProcesses(dataDir)) process.kill(pid, "SIGKILL");
-  rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => stopChildServerAndGuests(server, dataDir));
 
 describe("kill -9 with ingress traffic in flight", () => {
   test("after a restart the instance is Standby or Running with one VMM, and the ingress serves it again", async () => {
