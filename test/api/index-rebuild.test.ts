@@ -176,6 +176,7 @@ test("pins, unpins and a schedule's ownership survive a lost database; pinning n
     expect(preview.snapshots.map((s: { id: string }) => s.id)).toEqual([scheduledId]);
   } finally {
     await rebuilt.close();
+    rmSync(own.dataDir, { recursive: true, force: true }); // handed in, so close leaves it
   }
 });
 
@@ -206,5 +207,6 @@ test("start-up rewrites a host-local record that disagrees with its row, so a la
     for (const id of Object.values(ids)) expect((await rebuilt.call("GET", `/snapshots/${id}`)).body.pinned).toBe(true);
   } finally {
     await rebuilt.close();
+    rmSync(own.dataDir, { recursive: true, force: true }); // handed in, so close leaves it
   }
 });
