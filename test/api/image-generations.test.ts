@@ -68,6 +68,26 @@ describe("default image generations", () => {
     expect(await images(svc)).toEqual(first);
   });
 
+  test("the file hashes build-guest records are what start-up compares; a manifest whose sizes disagree is not trusted", async () => {
+    const a = build("a", "initrd A");
+    let svc = await serve(a.dir);
+    const first = await images(svc);
+    // The same files with their hashes recorded, as scripts/build-guest writes them: the same content, nothing new.
+    const recorded = (file: string, bytes?: number) => {
+      const data = readFileSync(join(a.dir, file));
+      return { sha256: new Bun.CryptoHasher("sha256").update(data).digest("hex"), bytes: bytes ?? data.length };
+    };
+    const files = { vmlinuz: recorded("vmlinuz"), "initrd.img": recorded("initrd.img"), "rootfs.ext4": recorded("rootfs.ext4") };
+    writeFileSync(join(a.dir, "manifest.json"), JSON.stringify({ cmdline: CMDLINE, files }));
+    svc = await restart(svc, a.dir);
+    expect(await images(svc)).toEqual(first);
+    // A stale manifest (recorded hash of other contents, size not the file's): the files are hashed, so still nothing new.
+    const stale = { ...files, "initrd.img": { sha256: "0".repeat(64), bytes: 1 } };
+    writeFileSync(join(a.dir, "manifest.json"), JSON.stringify({ cmdline: CMDLINE, files: stale }));
+    svc = await restart(svc, a.dir);
+    expect(await images(svc)).toEqual(first);
+  });
+
   test("a build with other contents becomes `default`; the one before stays listed as default@<hash>, its files untouched", async () => {
     const [a, b] = [build("a", "initrd A"), build("b", "initrd B")];
     let svc = await serve(a.dir);

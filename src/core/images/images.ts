@@ -11,7 +11,8 @@ import { conflict, inStep, notFound } from "../errors.ts";
 import { ensureFreeSpace, storageError } from "../service/disk-space.ts";
 import { resolveImageSource, type ImageSource } from "./image-source.ts";
 import { writeImageRecord } from "../../store/payload/image-record.ts";
-import { imageContentHash } from "../../store/payload/manifest.ts";
+import { imageContentHash, imageContentHashOf } from "../../store/payload/manifest.ts";
+import { z } from "zod";
 import { generationName, reinstateGeneration, retireGeneration } from "./generations.ts";
 
 export const DEFAULT_IMAGE = "default";
@@ -88,6 +89,26 @@ export function getImage(ctx: CoreContext, name: string): ImageRow {
   return row;
 }
 
+/** What ensureDefaultImage reads of scripts/build-guest's manifest.json: the files' hashes it computed while building. */
+const BuildManifest = z.looseObject({
+  cmdline: z.string().optional(),
+  files: z.record(z.string(), z.looseObject({ sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().nonnegative() })).optional().catch(undefined),
+});
+const BUILD_FILES = { kernel: "vmlinuz", initrd: "initrd.img", rootfs: "rootfs.ext4" } as const;
+
+/**
+ * The build's content hash from the file hashes build-guest recorded, so a start-up does not read the ~80 MB build
+ * again; null (hash the files) when the manifest lacks one or a file's size is not the one recorded.
+ */
+function builtHashFromManifest(manifest: z.output<typeof BuildManifest>, sizes: Partial<Record<keyof ImageSources, number>>, cmdline: string): string | null {
+  const sha = (field: keyof typeof BUILD_FILES) => {
+    const file = manifest.files?.[BUILD_FILES[field]];
+    return file && file.bytes === sizes[field] ? file.sha256 : null;
+  };
+  const files = { kernel: sha("kernel"), initrd: sha("initrd"), rootfs: sha("rootfs") };
+  return files.kernel && files.initrd && files.rootfs ? imageContentHashOf(files, cmdline) : null;
+}
+
 /**
  * Registers the image built by scripts/build-guest as `default`. A build whose contents differ from the registered
  * `default` becomes its next generation (generations.ts): the files registered before stay, as `default@<hash>`.
@@ -101,17 +122,22 @@ export async function ensureDefaultImage(ctx: CoreContext): Promise<void> {
     if (!current) ctx.logger.warn("default guest image not built; run scripts/build-guest", { dir });
     return;
   }
-  const manifest = (await Bun.file(manifestPath).json()) as { cmdline?: string };
+  const manifest = BuildManifest.parse(await Bun.file(manifestPath).json());
   // The server's own configured build output: trusted, so not held to the image roots clients are.
-  const build = { name: DEFAULT_IMAGE, kernel: join(dir, "vmlinuz"), initrd: join(dir, "initrd.img"), rootfs: join(dir, "rootfs.ext4"), cmdline: manifest.cmdline ?? DEFAULT_CMDLINE };
+  const build = { name: DEFAULT_IMAGE, kernel: join(dir, BUILD_FILES.kernel), initrd: join(dir, BUILD_FILES.initrd), rootfs: join(dir, BUILD_FILES.rootfs), cmdline: manifest.cmdline ?? DEFAULT_CMDLINE };
   const sources: ImageSources = {};
-  for (const field of SOURCE_FIELDS) sources[field] = { path: build[field], allocatedBytes: (await stat(build[field])).blocks * 512 };
+  const sizes: Partial<Record<keyof ImageSources, number>> = {};
+  for (const field of SOURCE_FIELDS) {
+    const st = await stat(build[field]);
+    sources[field] = { path: build[field], allocatedBytes: st.blocks * 512 };
+    sizes[field] = st.size;
+  }
   if (!current && !existsSync(ctx.paths.image(DEFAULT_IMAGE))) {
     await copyImage(ctx, build, sources);
     ctx.logger.info("registered default guest image", { dir });
     return;
   }
-  const built = await imageContentHash(build);
+  const built = builtHashFromManifest(manifest, sizes, build.cmdline) ?? (await imageContentHash(build));
   // Files that cannot be read any more (a data dir moved by hand) are no generation to keep: the build replaces them.
   const registered = current && (await ctx.manifests.imageHash(current).catch((err: unknown) => {
     ctx.logger.warn("registered default image unreadable; registering the build in its place", { error: err instanceof Error ? err.message : String(err) });

@@ -197,9 +197,14 @@ export async function hashPayloadFiles(snapshotDir: string, files: { path: strin
  * between hosts that registered the same image).
  */
 export async function imageContentHash(image: Pick<ImageRow, "kernel" | "initrd" | "rootfs" | "cmdline">, signal?: AbortSignal): Promise<string> {
-  const part = async (role: string, path: string | null) => `${role}:${path === null ? "none" : (await hashFile(path, { signal })).sha256}\n`;
-  const parts = [await part("kernel", image.kernel), await part("initrd", image.initrd), await part("rootfs", image.rootfs), `cmdline:${sha256Hex(image.cmdline)}\n`];
-  return sha256Hex(parts.join(""));
+  const sha = async (path: string | null) => (path === null ? null : (await hashFile(path, { signal })).sha256);
+  return imageContentHashOf({ kernel: await sha(image.kernel), initrd: await sha(image.initrd), rootfs: await sha(image.rootfs) }, image.cmdline);
+}
+
+/** The same hash from file hashes already known (null: the image has no such file). */
+export function imageContentHashOf(files: Record<"kernel" | "initrd" | "rootfs", string | null>, cmdline: string): string {
+  const part = (role: keyof typeof files) => `${role}:${files[role] ?? "none"}\n`;
+  return sha256Hex([part("kernel"), part("initrd"), part("rootfs"), `cmdline:${sha256Hex(cmdline)}\n`].join(""));
 }
 
 /** The fields of a VmConfig that make the machine (paths and per-fork identity are not hardware). */
