@@ -75,6 +75,8 @@ export interface GuestLayout {
   serialLog: string;
   /** A running guest's RAM, when the VMM keeps it in a file: runtime, never copied (a standby links it into its payload). */
   ramFile?: string;
+  /** What a restored VMM is given as its kernel (see qemu/restore-kernel.ts): runtime, never copied. */
+  restoreKernel?: string;
 }
 
 /**

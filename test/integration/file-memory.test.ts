@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startService, type TestService } from "../harness.ts";
-import { bootCount, bootGuest, consoleTicks, exec, isContinuous, tick, waitForTicks, withGuestService } from "./guest.ts";
+import { bootCount, bootGuest, consoleTicks, exec, isContinuous, tick, vmmProcesses, waitForTicks, withGuestService } from "./guest.ts";
 
 let svc: TestService;
 withGuestService((s) => (svc = s));
@@ -113,6 +113,37 @@ describe("file-backed memory", () => {
     expect(grandchild.status, JSON.stringify(grandchild.body)).toBe(201);
     expect((await exec(svc, "fm-grandchild", "cat /run/state")).stdout).toBe("mine\n");
     expect((await exec(svc, id, "cat /run/state")).stdout).toBe("later\n");
+  });
+});
+
+describe("what a restored QEMU holds", () => {
+  test("a restore is given the kernel's boot header, not the boot payload; a guest that then reboots ends Stopped and boots again from its kernel", async () => {
+    const { id } = await bootGuest(svc, "fm-reboot");
+    expect((await svc.call("POST", `/instances/${id}/standby`)).body.state).toBe("Standby");
+    expect((await svc.call("POST", `/instances/${id}/restore`)).body.state).toBe("Running");
+    const [pid] = vmmProcesses(guest(id));
+    const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    const kernel = argv[argv.indexOf("-kernel") + 1]!;
+    // QEMU keeps -kernel and -initrd in its own memory for the process's life (~15 MB for the default image).
+    expect(statSync(kernel).size).toBeLessThan(64 * 1024);
+    expect(argv).not.toContain("-initrd");
+    expect(await tick(svc, id)).toBeGreaterThan(0);
+    // The stand-in is the VMM's, not payload.
+    const snap = await svc.call("POST", `/instances/${id}/snapshots`, { kind: "Standby", name: "fm-reboot-snap" });
+    expect(snap.status, JSON.stringify(snap.body)).toBe(201);
+    expect(existsSync(join(svc.dataDir, "snapshots", snap.body.id, "guest", "restore-kernel"))).toBe(false);
+
+    // -no-reboot: a reboot ends QEMU rather than booting the header.
+    await svc.call("POST", `/instances/${id}/exec`, { command: "reboot -f", timeout_ms: 5_000 });
+    const deadline = Date.now() + 30_000;
+    while ((await svc.call("GET", `/instances/${id}`)).body.state !== "Stopped") {
+      if (Date.now() > deadline) throw new Error("the rebooted guest's instance never became Stopped");
+      await Bun.sleep(200);
+    }
+    expect(vmmProcesses(guest(id))).toEqual([]);
+    expect((await svc.call("POST", `/instances/${id}/start`)).body.state).toBe("Running");
+    expect(await bootCount(svc, id)).toBe(2);
+    expect(await tick(svc, id)).toBeGreaterThanOrEqual(0);
   });
 });
 

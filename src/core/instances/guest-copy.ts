@@ -14,10 +14,11 @@ import { GUEST_FILES } from "../../store/payload/layout.ts";
 export async function copyGuestDir(hv: Hypervisor, from: string, to: string, purpose: string): Promise<void> {
   // The memory file of the standby payload, in whichever form it is stored.
   const linkFiles = memoryFileForms(join(GUEST_FILES.standbyDir, hv.memoryFile)).filter((rel) => existsSync(join(from, rel)));
-  // A running guest's RAM file is its VMM's, not payload (a capture copies it into the standby dir itself).
-  const ramFile = hv.layout().ramFile;
+  // A running guest's RAM file and stand-in kernel are its VMM's, not payload (a capture copies the RAM into the
+  // standby dir itself).
+  const { ramFile, restoreKernel } = hv.layout();
   try {
-    await copyTree(from, to, { linkFiles, skip: (rel) => rel === ramFile });
+    await copyTree(from, to, { linkFiles, skip: (rel) => rel === ramFile || rel === restoreKernel });
   } catch (err) {
     if (err instanceof SparseCopyUnsupportedError) {
       throw internal(`${purpose} requires sparse-capable filesystem (SEEK_DATA/SEEK_HOLE unsupported)`, err);

@@ -10,6 +10,7 @@ export const QEMU_LAYOUT: GuestLayout = {
   agentSocket: "agent.sock",
   serialLog: "logs/serial.log",
   ramFile: "ram",
+  restoreKernel: "restore-kernel",
 };
 
 /** The machine a VM runs on: kept with every snapshot, since a restore must use the same. */

@@ -12,6 +12,7 @@ import { rebaseDisks, restoreRefusal, savedVm, verifyQemuSavedVm, type QemuSaved
 import { QemuBinary, qemuVersionOf } from "./version.ts";
 import { withIdentityOf } from "../vm-identity.ts";
 import { dropRam, freshRam, ramPath, reserveRam } from "./ram-file.ts";
+import { restoreBootConfig } from "./restore-kernel.ts";
 
 export const QEMU_DEFAULT_BINARY = "qemu-system-x86_64";
 /** Pinned and versioned: a snapshot then loads into later QEMU versions too (qemu-notes.md §5). */
@@ -86,8 +87,9 @@ export class QemuDriver implements Hypervisor {
     const machine: QemuMachine = { machine: saved.detail.machine, accel: saved.detail.accel };
     const config = withIdentityOf(saved.config, req.config);
     const kind = saved.memoryKind ?? "migration-stream";
+    const boot = await restoreBootConfig(config, req.dir);
     const ram = await this.ramForRestore(kind, req.snapshotDir, req.dir, config.memoryBytes);
-    const argv = incomingArgv(config, req.dir, machine, ram);
+    const argv = incomingArgv(boot, req.dir, machine, ram);
     const vm = await this.launch(req.dir, savedVm(await this.version(), config, { ...machine, argv, ...(ram ? { ram } : {}) }), "restore");
     try {
       await vm.load(join(req.snapshotDir, kind === "ram-file" ? STATE_FILE : MEMORY_FILE), kind);
