@@ -134,4 +134,18 @@ describe("user mode", () => {
     expect(svc.sv.core.networkLeases.leases().length).toBe(leasesBefore);
     expect(vmmProcesses(svc.dataDir).length).toBe(vmmsBefore);
   });
+
+  test("handoffs run as one guest script, and a failing later step is the one named", async () => {
+    await bootGuest(svc, "stiff", { network: { port_forwards: [{ guest_port: GUEST_PORT }] } });
+    // /proc/sys read-only: the MAC change succeeds, the hostname write after it fails.
+    expect((await exec(svc, "stiff", "mount -o bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys && ! echo x >/proc/sys/kernel/domainname")).exit_code).toBe(0);
+    const snap = await svc.call("POST", "/instances/stiff/snapshots", { kind: "Standby", name: "stiff-base" });
+    expect(snap.status, JSON.stringify(snap.body)).toBe(201);
+
+    const res = await svc.call("POST", `/snapshots/${snap.body.id}/fork`, { name: "stiff-fork", target_state: "Running" });
+    expect(res.status).toBe(500);
+    expect(res.body.message).toContain("handoff hostname of stiff-fork");
+    expect(res.body.message).toMatch(/Read-only file system/i);
+    expect((await svc.call("GET", "/instances/stiff-fork")).status).toBe(404);
+  });
 });

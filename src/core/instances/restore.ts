@@ -17,7 +17,7 @@ import { trackLaunched } from "./vm-records.ts";
 import { readSavedVm } from "../../store/payload/vm-record.ts";
 import type { VmConfig } from "../../hv/hypervisor.ts";
 import { acquireNetwork, releaseNetwork } from "../network/leases.ts";
-import { runHandoffs } from "./handoffs.ts";
+import { FORK_HANDOFFS, runHandoffs, type ResumedFrom } from "./handoffs.ts";
 import { clearForwardTimeWaits } from "./forward-time-wait.ts";
 
 export async function restoreInstance(ctx: CoreContext, ref: string): Promise<InstanceView> {
@@ -44,10 +44,13 @@ export async function resumeFromStandby(ctx: CoreContext, id: string, operation:
   // restored from a snapshot into a stopped instance gets a fresh lease: either way the guest resumes configured
   // as someone else and must be told who it is now (handoffs). A plain restore keeps both.
   let newIdentity = false;
+  let from: ResumedFrom = {};
   const net = await acquireNetwork(ctx, row);
   const vm = await readSavedVm(snapshotDir)
     .then((saved) => {
-      newIdentity = (saved.config as Partial<VmConfig>).generationId !== config.generationId || net?.fresh === true;
+      const source = saved.config as Partial<VmConfig>;
+      newIdentity = source.generationId !== config.generationId || net?.fresh === true;
+      from = source.network ? { network: source.network } : {};
       return hv.restore({ dir, config: { ...config, ...(net ? { network: net.attachment } : {}) }, snapshotDir, saved });
     })
     .catch(async (err) => {
@@ -67,7 +70,7 @@ export async function resumeFromStandby(ctx: CoreContext, id: string, operation:
     });
     throw err;
   }
-  if (newIdentity) await runHandoffs(ctx, ctx.instances.get(id)!);
+  if (newIdentity) await runHandoffs(ctx, ctx.instances.get(id)!, FORK_HANDOFFS, from);
   await clearForwardTimeWaits(ctx, ctx.instances.get(id)!);
   await discardTree(snapshotDir, ctx.paths.tmpDir);
   return describeInstance(ctx, ctx.instances.get(id)!);

@@ -12,6 +12,12 @@ export function bootCmdlineWords(net: GuestNetwork | undefined, hostname: string
   return words;
 }
 
+/** A MAC change alone, made live (virtio-net takes a new address without the link going down): for a guest whose
+ * addressing stays the same. */
+export function macChangeScript(mac: string): string {
+  return `ip link set dev ${shellQuote(GUEST_INTERFACE)} address ${shellQuote(mac)}`;
+}
+
 /**
  * The reference's order (link down, MAC, flush, address, link up, default route, neighbours flushed), stopping at
  * the first failing step; resolv.conf last. Every value is quoted: none reaches the guest's shell as syntax.
