@@ -150,6 +150,7 @@ export function snapvisorFromConfig(config: Config, wiring: SnapvisorWiring): Sn
     ...(config.network.mode === "bridge" ? { bridge: new LinuxBridge(config.network, hostCommands(logger)) } : {}),
     randomBytes: wiring.randomBytes ?? ((n) => crypto.getRandomValues(new Uint8Array(n))),
   };
+  metrics.watchVmms(() => ctx.vms.ids().flatMap((id) => ctx.vms.get(id)?.vm.pid ?? []));
   const scheduler = new ScheduleRunner(ctx, config.scheduler.tickSeconds * 1000);
   const loop = config.scheduler.enabled ? scheduler : undefined;
   const app = buildApp(ctx, { authToken });

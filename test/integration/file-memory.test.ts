@@ -84,6 +84,16 @@ describe("file-backed memory", () => {
     const fork = await memoryOf(forks[0]!);
     expect(fork!.private_bytes).toBeGreaterThan(0);
     expect(fork!.private_bytes!).toBeLessThan(256 * 1024 * 1024);
+
+    // The host memory metrics read the VMMs themselves: three running guests of 256 MiB, two of them sharing the
+    // snapshot's RAM, are not counted as three guests' worth.
+    const running = (await svc.call("GET", "/instances")).body.filter((i: { state: string }) => i.state === "Running").length;
+    const text = (await svc.call("GET", "/metrics")).body as string;
+    const metric = (name: string) => Number(new RegExp(`^snapvisor_${name} (\\S+)$`, "m").exec(text)?.[1]);
+    expect(metric("vmms")).toBe(running);
+    expect(metric("vmm_memory_pss_bytes")).toBeGreaterThan(0);
+    expect(metric("vmm_memory_pss_bytes")).toBeLessThan(running * 256 * 1024 * 1024);
+    expect(metric("vmm_memory_private_bytes")).toBeGreaterThan(fork!.private_bytes! / 2);
   });
 
   test("a fork gets memory of its own at its standby, keeps its state across restore, and a snapshot of it restores", async () => {

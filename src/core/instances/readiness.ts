@@ -17,11 +17,13 @@ export async function awaitGuestReady(ctx: CoreContext, row: InstanceRow, hv: Hy
     ctx.logger.warn("guest agent of the first release: not waited for", { instance: row.id });
   } else if (!row.skipGuestAgent) {
     if (socket === undefined) throw internal(`hypervisor ${hv.type} provides no guest-agent channel; create the instance with skip_guest_agent`);
+    const since = performance.now();
     try {
       await waitForAgent(socket, { timeoutMs: ctx.config.agentReadyTimeoutMs });
     } catch (err) {
       throw internal(`wait for guest agent readiness of ${row.id}: ${err instanceof Error ? err.message : err}`, err);
     }
+    ctx.logger.info("guest agent answered", { instance: row.id, waitedMs: Math.round(performance.now() - since) });
   }
   ctx.vms.markReady(row.id);
 }

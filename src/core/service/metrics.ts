@@ -2,6 +2,7 @@
 // names and labels (§7.6) under it. Each service instance owns its registry (no global singletons), so two
 // embedded instances never mix their numbers.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { vmmMemory, type VmmMemory } from "../../hv/vmm-memory.ts";
 
 const PREFIX = "snapvisor_";
 const DURATION_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -61,8 +62,28 @@ export class Metrics {
   readonly ingressWaitTimeouts = this.counter("ingress_wait_timeouts_total", "Requests answered 503 because the wake took longer than the wait timeout, or the queue was full", ["reason"]);
   readonly autoStandbys = this.counter("auto_standby_standbys_total", "Idle auto-standby attempts by result", ["result"]);
 
+  /** The running VMMs' pids; set by whoever owns the VM registry (none until then). */
+  private vmmPids: () => number[] = () => [];
+
+  // Read at each scrape from the kernel's accounting. PSS summed over the VMMs counts a page that forks share (their
+  // snapshot's RAM file) once, so it is the host memory they hold together, not N x guest size.
+  readonly vmms = this.gauge("vmms", "Running VMM processes", async (g) => g.set(this.vmmPids().length));
+  readonly vmmPss = this.gauge("vmm_memory_pss_bytes", "Host memory the running VMMs hold together (sum of their PSS)", (g) => this.sumVmmMemory(g, "pssBytes"));
+  readonly vmmPrivate = this.gauge("vmm_memory_private_bytes", "Host memory each running VMM holds alone, summed (Private_Clean + Private_Dirty)", (g) =>
+    this.sumVmmMemory(g, "privateBytes"),
+  );
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
+  }
+
+  watchVmms(pids: () => number[]): void {
+    this.vmmPids = pids;
+  }
+
+  private async sumVmmMemory(gauge: Gauge, field: keyof VmmMemory): Promise<void> {
+    const usage = await Promise.all(this.vmmPids().map(vmmMemory));
+    gauge.set(usage.reduce((sum, u) => sum + (u?.[field] ?? 0), 0));
   }
 
   /** Times `fn` into the lifecycle histogram. */
@@ -86,7 +107,8 @@ export class Metrics {
     return new Histogram({ name: PREFIX + name, help, labelNames, buckets, registers: [this.registry] });
   }
 
-  private gauge(name: string, help: string): Gauge {
-    return new Gauge({ name: PREFIX + name, help, registers: [this.registry] });
+  /** `collect`, when given, sets the value at each scrape. */
+  private gauge(name: string, help: string, collect?: (gauge: Gauge) => Promise<void>): Gauge {
+    return new Gauge({ name: PREFIX + name, help, registers: [this.registry], ...(collect ? { collect() { return collect(this); } } : {}) });
   }
 }
