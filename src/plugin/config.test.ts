@@ -45,6 +45,8 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ compressionDefault: { enabled: true, algorithm: "brotli" } }, {})).toThrow(ConfigError);
     expect(() => loadConfig({ compressionDefault: { enabled: true, algorithm: "brotli" } }, {})).toThrow(/compressionDefault/);
     expect(() => loadConfig({}, { SNAPVISOR__HYPERVISORS__QEMU__ACCEL: "hvf" })).toThrow(/hypervisors.qemu.accel/);
+    expect(loadConfig({}, { SNAPVISOR__HYPERVISORS__QEMU__TCG_CACHE_MIB: "12" }).hypervisors.qemu.tcgCacheMib).toBe(12);
+    expect(() => loadConfig({}, { SNAPVISOR__HYPERVISORS__QEMU__TCG_CACHE_MIB: "0" })).toThrow(/hypervisors.qemu.tcgCacheMib/);
     expect(() => loadConfig({ configFile: join(dir, "missing.yaml") }, {})).toThrow(/does not exist/);
     writeFileSync(join(dir, "bad.json"), "{");
     expect(() => loadConfig({ configFile: join(dir, "bad.json") }, {})).toThrow(ConfigError);

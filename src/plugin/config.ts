@@ -91,6 +91,9 @@ export const ConfigSchema = z.object({
           machine: z.string().default("pc-q35-7.2"),
           /** Guest RAM: a file in the guest dir (millisecond standby, forks sharing memory) or anonymous memory. */
           memory: z.enum(["file", "anonymous"]).default("file"),
+          /** Caps TCG's translation cache (QEMU `tb-size`, MiB): bounds each idle fork's memory on hosts without KVM,
+           * at the price of retranslation when a guest's code outgrows it. Unset: QEMU's default (up to 1 GiB). */
+          tcgCacheMib: z.number().int().min(1).max(2048).optional(),
         })
         .default({ binary: "qemu-system-x86_64", accel: "auto", machine: "pc-q35-7.2", memory: "file" }),
       cloudHypervisor: z.object({ binary: z.string().default("cloud-hypervisor") }).default({ binary: "cloud-hypervisor" }),

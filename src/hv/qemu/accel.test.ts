@@ -23,6 +23,9 @@ describe("chooseAccel", () => {
   test("arguments per accelerator", () => {
     expect(accelArgs("tcg")).toEqual(["-accel", "tcg,thread=multi", "-cpu", "max"]);
     expect(accelArgs("kvm")).toEqual(["-accel", "kvm", "-cpu", "host"]);
+    // The translation cache cap is TCG's alone.
+    expect(accelArgs("tcg", 12)).toEqual(["-accel", "tcg,thread=multi,tb-size=12", "-cpu", "max"]);
+    expect(accelArgs("kvm", 12)).toEqual(["-accel", "kvm", "-cpu", "host"]);
   });
 });
 

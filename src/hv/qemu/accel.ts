@@ -44,7 +44,13 @@ export function chooseAccel(mode: AccelMode, host: HostVirtualisation): Accel {
   return kvmUsable(host) ? "kvm" : "tcg";
 }
 
-/** `-cpu max` under TCG: every feature TCG emulates; `host` under KVM: the real CPU's features. */
-export function accelArgs(accel: Accel): string[] {
-  return accel === "kvm" ? ["-accel", "kvm", "-cpu", "host"] : ["-accel", "tcg,thread=multi", "-cpu", "max"];
+/**
+ * `-cpu max` under TCG: every feature TCG emulates; `host` under KVM: the real CPU's features. `tcgCacheMib` caps
+ * TCG's translation cache (`tb-size`; QEMU's default grows it up to 1 GiB): what it holds is each guest's own
+ * translated code, private to its QEMU, so a cap bounds an idle fork's memory at the price of retranslating when a
+ * busy guest's code outgrows it. Not part of the hardware: a restore may run with another cap.
+ */
+export function accelArgs(accel: Accel, tcgCacheMib?: number): string[] {
+  if (accel === "kvm") return ["-accel", "kvm", "-cpu", "host"];
+  return ["-accel", `tcg,thread=multi${tcgCacheMib === undefined ? "" : `,tb-size=${tcgCacheMib}`}`, "-cpu", "max"];
 }

@@ -13,11 +13,13 @@ export const QEMU_LAYOUT: GuestLayout = {
   restoreKernel: "restore-kernel",
 };
 
-/** The machine a VM runs on: kept with every snapshot, since a restore must use the same. */
+/** The machine a VM runs on: kept with every snapshot, since a restore must use the same (but for the cache cap). */
 export type QemuMachine = {
   /** A versioned machine type (`pc-q35-7.2`): versioned types load across QEMU versions. */
   machine: string;
   accel: Accel;
+  /** TCG's translation cache cap (see accelArgs); QEMU's default when absent. */
+  tcgCacheMib?: number;
 };
 
 const MIB = 1024 * 1024;
@@ -51,7 +53,7 @@ export function qemuArgv(config: VmConfig, dir: string, machine: QemuMachine, ra
     "-no-reboot",
     "-M",
     machine.machine,
-    ...accelArgs(machine.accel),
+    ...accelArgs(machine.accel, machine.tcgCacheMib),
     "-smp",
     String(config.vcpus),
     "-m",

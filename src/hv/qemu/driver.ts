@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { HypervisorError, inStep, type Capabilities, type MemoryKind, type RamFile, type GuestLayout, type Hypervisor, type RestoreHost, type StartRequest, type StoredVm } from "../hypervisor.ts";
 import { QmpClient, type QmpGreeting } from "./qmp-client.ts";
 import { VmmSupervisor, vmmLogTail, type VmmProcess } from "../vmm-process.ts";
-import { chooseAccel, kvmUsable, probeHost, type AccelMode, type HostVirtualisation } from "./accel.ts";
+import { chooseAccel, kvmUsable, probeHost, type Accel, type AccelMode, type HostVirtualisation } from "./accel.ts";
 import { QEMU_LAYOUT, incomingArgv, qemuArgv, qmpArg, type QemuMachine } from "./argv.ts";
 import { IGNORE_SHARED, MAX_MIGRATION_BANDWIDTH, MEMORY_FILE, QemuVm, STATE_FILE } from "./qemu-vm.ts";
 import { rebaseDisks, restoreRefusal, savedVm, verifyQemuSavedVm, type QemuSavedVm } from "./saved-vm.ts";
@@ -41,6 +41,8 @@ export interface QemuDriverOptions {
    * forks sharing their snapshot's memory. `anonymous`: standby payloads are full migration streams.
    */
   memory?: "file" | "anonymous";
+  /** Caps TCG's translation cache, in MiB (see accelArgs); QEMU's default (up to 1 GiB) when absent. */
+  tcgCacheMib?: number;
 }
 
 export class QemuDriver implements Hypervisor {
@@ -53,6 +55,7 @@ export class QemuDriver implements Hypervisor {
   private readonly logger?: DriverLogger;
   private readonly supervisor: VmmSupervisor;
   private readonly fileBackedMemory: boolean;
+  private readonly tcgCacheMib?: number;
   private host?: HostVirtualisation;
 
   constructor(options: QemuDriverOptions = {}) {
@@ -62,6 +65,7 @@ export class QemuDriver implements Hypervisor {
     this.logger = options.logger;
     this.supervisor = options.supervisor ?? new VmmSupervisor();
     this.fileBackedMemory = (options.memory ?? "file") === "file";
+    this.tcgCacheMib = options.tcgCacheMib;
   }
 
   layout(): GuestLayout {
@@ -74,7 +78,7 @@ export class QemuDriver implements Hypervisor {
 
   async start(req: StartRequest): Promise<QemuVm> {
     const version = await this.binary.version();
-    const machine: QemuMachine = { machine: this.machine, accel: chooseAccel(this.accel, this.hostVirtualisation()) };
+    const machine = this.machineFor(this.machine, chooseAccel(this.accel, this.hostVirtualisation()));
     const ram = (await this.fileMemoryUsable()) ? await freshRam(req.dir, req.config.memoryBytes) : undefined;
     const argv = qemuArgv(req.config, req.dir, machine, ram);
     return this.launch(req.dir, savedVm(version.text, req.config, { ...machine, argv, ...(ram ? { ram } : {}) }), "start");
@@ -84,7 +88,7 @@ export class QemuDriver implements Hypervisor {
    * Only the identity (NIC backend, MAC, generation id) is `req.config`'s. */
   async restore(req: StartRequest & { snapshotDir: string; saved: StoredVm }): Promise<QemuVm> {
     const saved = await this.checkRestorable(req.saved);
-    const machine: QemuMachine = { machine: saved.detail.machine, accel: saved.detail.accel };
+    const machine = this.machineFor(saved.detail.machine, saved.detail.accel);
     const config = withIdentityOf(saved.config, req.config);
     const kind = saved.memoryKind ?? "migration-stream";
     const boot = await restoreBootConfig(config, req.dir);
@@ -202,6 +206,10 @@ export class QemuDriver implements Hypervisor {
   async restoreHost(): Promise<RestoreHost> {
     const [version, machines] = await Promise.all([this.binary.version(), this.binary.machines()]);
     return { version: version.text, machines: [...machines], accels: kvmUsable(this.hostVirtualisation()) ? ["kvm", "tcg"] : ["tcg"] };
+  }
+
+  private machineFor(machine: string, accel: Accel): QemuMachine {
+    return { machine, accel, ...(this.tcgCacheMib === undefined ? {} : { tcgCacheMib: this.tcgCacheMib }) };
   }
 
   private hostVirtualisation(): HostVirtualisation {
