@@ -57,6 +57,9 @@ export async function bareStreamOf(config: VmConfig, dir: string, payload: strin
 export class BareQmp {
   private buf = "";
   private waiters: ((msg: Record<string, any>) => boolean)[] = [];
+  /** Events nobody waited for yet since the last command was sent: a short migration's completion can arrive in
+   * the same read as the command's return, before the caller asks for it. */
+  private unclaimed: Record<string, any>[] = [];
   private constructor(private readonly socket: import("bun").Socket<undefined>) {}
 
   static async connect(path: string): Promise<BareQmp> {
@@ -86,7 +89,9 @@ export class BareQmp {
     while ((nl = this.buf.indexOf("\n")) >= 0) {
       const msg = JSON.parse(this.buf.slice(0, nl));
       this.buf = this.buf.slice(nl + 1);
+      const before = this.waiters.length;
       this.waiters = this.waiters.filter((w) => !w(msg));
+      if (this.waiters.length === before && "event" in msg) this.unclaimed.push(msg);
     }
   }
 
@@ -102,6 +107,7 @@ export class BareQmp {
 
   async cmd(execute: string, args?: unknown): Promise<unknown> {
     const reply = this.next((m) => "return" in m || "error" in m);
+    this.unclaimed = [];
     this.socket.write(`${JSON.stringify({ execute, ...(args ? { arguments: args } : {}) })}\n`);
     const m = await reply;
     if ("error" in m) throw new Error(`${execute}: ${m.error.desc}`);
@@ -109,6 +115,9 @@ export class BareQmp {
   }
 
   event(name: string, pred: (data: Record<string, any>) => boolean): Promise<Record<string, any>> {
-    return this.next((m) => m.event === name && pred(m.data ?? {}));
+    const match = (m: Record<string, any>) => m.event === name && pred(m.data ?? {});
+    const early = this.unclaimed.findIndex(match);
+    if (early >= 0) return Promise.resolve(this.unclaimed.splice(early, 1)[0]!);
+    return this.next(match);
   }
 }
