@@ -14,6 +14,7 @@ import type { VmmProcess } from "../vmm-process.ts";
 import type { QemuSavedVm } from "./saved-vm.ts";
 import { supportsFileMigration, type QemuVersion } from "./version.ts";
 import { dropRam } from "./ram-file.ts";
+import { receiveStream } from "./stream-receiver.ts";
 
 export const MEMORY_FILE = "memory";
 /** Beside a RAM-file payload's memory: the device state (`x-ignore-shared` leaves the RAM out of the stream). */
@@ -140,7 +141,7 @@ export class QemuVm implements RunningVm {
       }
       // Device state alone is ~0.3 MB: no flushing behind the writer, one fsync per file afterwards.
       const state = join(dir, STATE_FILE);
-      await this.migrateTo(state);
+      await this.migrateStateTo(state);
       if (opts.resumes) await sparseCopyFile(ram.path, memory);
       else await link(ram.path, memory);
       await Promise.all([fsyncFile(state), fsyncFile(memory)]);
@@ -224,6 +225,18 @@ export class QemuVm implements RunningVm {
     if (end.data.status === "completed") return;
     const info = await this.qmp.execute<{ "error-desc"?: string }>("query-migrate").catch(() => ({ "error-desc": undefined }));
     throw new HypervisorError("failed", `${command}: ${info["error-desc"] ?? `migration ${String(end.data.status)}`}`);
+  }
+
+  /** Device state: received over a Unix socket (see stream-receiver.ts), or written like memory where it cannot be. */
+  private async migrateStateTo(path: string): Promise<void> {
+    const receiver = await receiveStream(path);
+    if (!receiver) return this.migrateTo(path);
+    try {
+      await this.migrate("migrate", receiver.uri);
+      await receiver.done;
+    } finally {
+      await receiver.close();
+    }
   }
 
   private async migrateTo(path: string): Promise<void> {
