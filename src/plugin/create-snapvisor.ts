@@ -98,6 +98,7 @@ export function snapvisorFromConfig(config: Config, wiring: SnapvisorWiring): Sn
   const snapshots = new SnapshotsRepo(db);
   const images = new ImagesRepo(db);
   const metrics = new Metrics();
+  const locks = new KeyedMutex();
   const ctx: CoreContext = {
     paths,
     hypervisors: host.drivers,
@@ -122,7 +123,7 @@ export function snapvisorFromConfig(config: Config, wiring: SnapvisorWiring): Sn
     snapshots,
     images,
     schedules: new SchedulesRepo(db),
-    locks: new KeyedMutex(),
+    locks,
     vms: new VmRegistry(instances, clock, logger),
     metrics,
     compression: new CompressionJobs({
@@ -133,7 +134,7 @@ export function snapvisorFromConfig(config: Config, wiring: SnapvisorWiring): Sn
       logger,
       clock,
     }),
-    manifests: new ManifestJobs({ paths, snapshots, images, logger, clock }),
+    manifests: new ManifestJobs({ paths, snapshots, images, logger, clock, idle: () => locks.idle }),
     transfers: new TransferJobs({
       repo: new TransferJobsRepo(db),
       logger,

@@ -130,6 +130,29 @@ test("after a restart, a snapshot without a manifest waits in the backlog; verif
   }
 });
 
+test("background hashing gives way while an operation runs; a verify that waits for it does not", async () => {
+  const svc = await startService();
+  try {
+    await registerFakeImage(svc);
+    await svc.call("POST", "/instances", { name: "busy", image: "fake", size: "128MB", overlay_size: "16MB" });
+    // An operation holds a lock (a fork under way, as far as hashing can tell).
+    const release = Promise.withResolvers<void>();
+    const holding = svc.sv.core.locks.run("someone-else", () => release.promise);
+    const waits = (await svc.call("POST", "/instances/busy/snapshots", { kind: "Stopped", name: "waits" })).body.id;
+    const asked = (await svc.call("POST", "/instances/busy/snapshots", { kind: "Stopped", name: "asked" })).body.id;
+    await Bun.sleep(300);
+    expect((await svc.call("GET", `/snapshots/${waits}/manifest`)).body).toMatchObject({ job: { bytes_done: 0 }, manifest: null });
+    // Someone waits for this one: it is hashed now, the operation still running.
+    expect((await svc.call("POST", `/snapshots/${asked}/verify`)).body).toMatchObject({ ok: true, problems: [] });
+    expect((await svc.call("GET", `/snapshots/${waits}/manifest`)).body.manifest).toBeNull();
+    release.resolve();
+    await holding;
+    expect((await hashed(svc, waits)).snapshot.id).toBe(waits);
+  } finally {
+    await svc.close();
+  }
+});
+
 describe("export and import between two data dirs", () => {
   let id: string;
   let archive: Uint8Array;

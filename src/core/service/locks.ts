@@ -7,6 +7,11 @@ export class KeyedMutex {
     return this.tails.has(key);
   }
 
+  /** True when no operation holds or waits for any key. */
+  get idle(): boolean {
+    return this.tails.size === 0;
+  }
+
   async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const previous = this.tails.get(key) ?? Promise.resolve();
     const current = previous.then(fn);

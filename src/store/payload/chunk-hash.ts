@@ -18,6 +18,8 @@ export interface FileChunk {
 export interface ChunkReadOptions {
   chunkBytes?: number;
   signal?: AbortSignal;
+  /** Awaited before each chunk is read: lets background hashing give way to more urgent work. */
+  pace?: () => Promise<void>;
 }
 
 export type FileHandle = Awaited<ReturnType<typeof open>>;
@@ -36,6 +38,7 @@ export async function* readChunks(path: string, options: ChunkReadOptions = {}):
 export async function* readHandleChunks(handle: FileHandle, options: ChunkReadOptions = {}): AsyncGenerator<FileChunk> {
   const chunkBytes = options.chunkBytes ?? CHUNK_BYTES;
   for (let index = 0, offset = 0; ; index++) {
+    await options.pace?.();
     options.signal?.throwIfAborted();
     const bytes = new Uint8Array(chunkBytes);
     const read = await readFull(handle, bytes, offset);

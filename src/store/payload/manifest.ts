@@ -133,6 +133,8 @@ export interface ManifestFacts {
 
 export interface ManifestBuildOptions {
   signal?: AbortSignal;
+  /** Awaited before each chunk (see ChunkReadOptions). */
+  pace?: () => Promise<void>;
   /** Bytes hashed so far out of all payload bytes. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -184,7 +186,11 @@ export async function hashPayloadFiles(snapshotDir: string, files: { path: strin
   let before = 0;
   const hashed: ManifestFile[] = [];
   for (const file of files) {
-    const hash = await hashFile(join(snapshotDir, file.path), { signal: options.signal, onProgress: (done) => options.onProgress?.(before + done, total) });
+    const hash = await hashFile(join(snapshotDir, file.path), {
+      signal: options.signal,
+      pace: options.pace,
+      onProgress: (done) => options.onProgress?.(before + done, total),
+    });
     hashed.push({ path: file.path, ...hash });
     before += hash.size;
   }
