@@ -5,7 +5,7 @@
 // the pull and leaves nothing visible; a push cut by SIGKILL runs again at start-up and completes, sending only
 // what was missing; a pull cut by SIGKILL runs again at start-up, reusing the chunks it had fetched, and completes.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { REPO, startService, type TestService } from "../harness.ts";
@@ -202,6 +202,9 @@ test("a pull cut by SIGKILL runs again at start-up, reuses the chunks it had fet
     expect(readdirSync(join(dataDir, "snapshots"))).toEqual([]); // the chunks so far were in the job's staging dir only
     expect(readdirSync(join(dataDir, "pulls"))).toEqual([transferId]);
     expect(Number(before)).toBeGreaterThan(0);
+    // Staging no job will run again (its job ended some other way): start-up removes it.
+    mkdirSync(join(dataDir, "pulls", "stray-job"));
+    writeFileSync(join(dataDir, "pulls", "stray-job", "chunk"), "x");
 
     const svc = await startService({ dataDir, remotes: { local: s3.remote("fleet") } });
     try {

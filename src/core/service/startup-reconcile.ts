@@ -1,9 +1,12 @@
 // Start-up reconciliation (product.md §2): after a crash the index and the payload files must not disagree in a
-// way a user can see. In order: restores that swapped their guest dir finish; staging leftovers go; half-deleted
+// way a user can see. In order: restores that swapped their guest dir finish; staging leftovers go (a pull's
+// only while its job will run again); half-deleted
 // rows finish deleting; rows without payload become `error`, host-local records that disagree with their row are
 // rewritten; payload dirs without a row are indexed again from their records, or quarantined (payload-reindex.ts);
 // every VMM of the data dir is adopted or ended, and no instance is left in a transitional state (vmm-adoption.ts).
 import { existsSync } from "node:fs";
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
 import { removeTree } from "../../fs/atomic.ts";
 import { readLocalState, writeLocalState } from "../../store/payload/local-state.ts";
 import type { SnapshotRow } from "../../store/schema.ts";
@@ -15,6 +18,7 @@ import { adoptOrEndVmms } from "./vmm-adoption.ts";
 export async function reconcileAtStartup(ctx: CoreContext): Promise<void> {
   await finishInterruptedRestores(ctx);
   await removeTree(ctx.paths.tmpDir);
+  await sweepPullStaging(ctx);
   const instances = await finishDeletes(ctx.instances.all(), (id) => ctx.paths.guest(id), (id) => ctx.instances.remove(id));
   for (const row of instances) {
     const dir = ctx.paths.guest(row.id);
@@ -34,6 +38,14 @@ export async function reconcileAtStartup(ctx: CoreContext): Promise<void> {
   }
   await reindexPayloads(ctx, new Set(instances.map((r) => r.id)), new Set(snapshots.map((r) => r.id)));
   await adoptOrEndVmms(ctx);
+}
+
+/** A pull's staging dir is kept for its job's rerun (it reuses the chunks there); without an unfinished job it is garbage. */
+async function sweepPullStaging(ctx: CoreContext): Promise<void> {
+  const rerun = new Set(ctx.transfers.unfinishedIds());
+  for (const name of await readdir(ctx.paths.pullsDir).catch(() => [] as string[])) {
+    if (!rerun.has(name)) await removeTree(join(ctx.paths.pullsDir, name));
+  }
 }
 
 /** Rows marked `deleting` lose their payload dir, then their row; the rows that stay are returned. */

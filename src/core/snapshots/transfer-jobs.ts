@@ -64,6 +64,11 @@ export class TransferJobs {
     await this.active.get(id)?.done;
   }
 
+  /** Jobs that were pending or running when the last process ended: the next start runs them again. */
+  unfinishedIds(): string[] {
+    return this.deps.repo.unfinished().map((row) => row.id);
+  }
+
   /** At start-up: every job that was pending or running when the last process ended runs again. */
   resumeAfterRestart(): void {
     for (const row of this.deps.repo.unfinished()) {
