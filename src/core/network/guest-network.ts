@@ -26,7 +26,7 @@ export function reconfigureScript(net: GuestNetwork): string {
   const dev = shellQuote(GUEST_INTERFACE);
   return [
     `ip link set dev ${dev} down`,
-    `ip link set dev ${dev} address ${shellQuote(net.mac)}`,
+    macChangeScript(net.mac),
     `ip -4 addr flush dev ${dev}`,
     `ip addr add ${shellQuote(`${net.ip}/${net.prefix}`)} dev ${dev}`,
     `ip link set dev ${dev} up`,
